@@ -1,0 +1,72 @@
+// The course's JSON test API (SPEC §8), served by the web and manager roles.
+// Every call is a POST; `success` is the string "true" or "false".
+import type { FastifyInstance, FastifyPluginAsync, RouteShorthandOptions } from 'fastify';
+import type { Config } from '../config/config.js';
+import { AppError, NotFoundError } from '../http/app-error.js';
+import { readUploadForm } from '../http/read-upload.js';
+import { requireAdminToken } from './admin-token.js';
+
+const ok = { type: 'string', enum: ['true'] } as const;
+const success = (properties: Record<string, object> = {}) => ({
+  200: { type: 'object', required: ['success'], properties: { success: ok, ...properties } },
+});
+
+const upload: RouteShorthandOptions = { schema: { response: success({ key: { type: 'string' } }) } };
+const listKeys: RouteShorthandOptions = {
+  schema: { response: success({ keys: { type: 'array', items: { type: 'string' } } }) },
+};
+const getKey: RouteShorthandOptions = {
+  schema: {
+    params: { type: 'object', properties: { '*': { type: 'string' } } },
+    response: success({ key: { type: 'string' }, content: { type: 'string' } }),
+  },
+};
+
+// The cache pool is built by the next milestone; until then these calls say so
+// instead of inventing numbers.
+function notYet(what: string): never {
+  throw new AppError(501, `${what} is not available yet: this build has no cache pool (see README, "Not yet")`);
+}
+
+export function testApi(config: Config): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const { images } = app.services;
+
+    app.post('/upload', upload, async (request) => {
+      const form = await readUploadForm(request, config.uploadLimitBytes);
+      const result = await images.upload(form.key, form.bytes);
+      return { success: 'true', key: result.key };
+    });
+
+    app.post('/list_keys', listKeys, async () => ({ success: 'true', keys: await images.listKeys() }));
+
+    app.post<{ Params: { '*': string } }>('/key/*', getKey, async (request) => {
+      const key = request.params['*'];
+      const image = key ? await images.get(key) : null;
+      if (!image) throw new NotFoundError(`unknown key ${JSON.stringify(key)}`);
+      return { success: 'true', key, content: image.bytes.toString('base64') };
+    });
+
+    app.post('/getNumNodes', async () => notYet('the node count'));
+    app.post('/getRate', async () => notYet('the hit/miss rate'));
+
+    await app.register(async (admin) => {
+      admin.addHook('onRequest', requireAdminToken(config.adminToken));
+      admin.post('/delete_all', { schema: { response: success() } }, async () => {
+        await images.deleteAll();
+        return { success: 'true' };
+      });
+      admin.post('/configure_cache', async () => notYet('cache configuration'));
+    });
+
+    // The course client only POSTs; any other method gets a clear 405, not a 404.
+    app.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+      url: '/*',
+      handler: async (request, reply) => {
+        reply.header('allow', 'POST');
+        throw new AppError(405, `${request.method} is not allowed here; the API takes POST`);
+      },
+    });
+  };
+}

@@ -1,0 +1,51 @@
+// `emc start [--role <role>]` and `emc migrate`. Reads the environment once,
+// builds the role's listeners, and closes them cleanly on SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, roles } from './config/config.js';
+import { migrate } from './db/migrate.js';
+import { startRole } from './server.js';
+
+const usage = `usage: emc start [--role ${roles.join('|')}]
+       emc migrate          apply database migrations and exit`;
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command] = positionals;
+  if (values.help || !command) {
+    console.log(usage);
+    return;
+  }
+  const env = { ...process.env, ...(values.role ? { EMC_ROLE: values.role } : {}) };
+  const config = loadConfig(env);
+  if (command === 'migrate') {
+    const applied = await migrate(config.database);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    return;
+  }
+  if (command !== 'start') throw new ConfigError(`unknown command "${command}"\n${usage}`);
+  const running = await startRole(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        running.log.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? err.message : err);
+  process.exit(2);
+});

@@ -1,0 +1,72 @@
+// Configuration is read from the environment once, at start, and validated
+// here; nothing else in the program reads process.env.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
+export type Role = (typeof roles)[number];
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+export const EnvSchema = z.object({
+  EMC_ROLE: z.enum(roles).default('all'),
+  EMC_HOST: z.string().min(1).default('127.0.0.1'),
+  EMC_WEB_PORT: port.default(5000),
+  EMC_MANAGER_PORT: port.default(5002),
+  EMC_CACHE_PORT: port.default(5001),
+  EMC_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, 'must be a file: (SQLite) or postgres:// URL')
+    .optional(),
+  EMC_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  EMC_BLOB_STORE: z.enum(['fs'], { message: "must be 'fs' (the S3 store is not built yet)" }).default('fs'),
+  EMC_UPLOAD_LIMIT_MB: z.coerce.number().positive().max(1024).default(10),
+  EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EMC_ADMIN_TOKEN: optionalSecret,
+});
+
+export type DatabaseConfig = { provider: 'sqlite' | 'postgres'; url: string; poolSize: number };
+
+export type Config = {
+  role: Role;
+  host: string;
+  ports: { web: number; manager: number; cache: number };
+  dataDir: string;
+  database: DatabaseConfig;
+  blobStore: { kind: 'fs'; dir: string };
+  uploadLimitBytes: number;
+  logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
+  adminToken: string | undefined;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.EMC_DATA_DIR);
+  const url = e.DATABASE_URL ?? `file:${resolve(dataDir, 'emc.db')}`;
+  return {
+    role: e.EMC_ROLE,
+    host: e.EMC_HOST,
+    ports: { web: e.EMC_WEB_PORT, manager: e.EMC_MANAGER_PORT, cache: e.EMC_CACHE_PORT },
+    dataDir,
+    database: { provider: url.startsWith('file:') ? 'sqlite' : 'postgres', url, poolSize: e.EMC_DB_POOL_SIZE },
+    blobStore: { kind: e.EMC_BLOB_STORE, dir: resolve(dataDir, 'images') },
+    uploadLimitBytes: Math.round(e.EMC_UPLOAD_LIMIT_MB * 1024 * 1024),
+    logLevel: e.EMC_LOG_LEVEL,
+    adminToken: e.EMC_ADMIN_TOKEN,
+  };
+}

@@ -1,0 +1,25 @@
+// The database behind Prisma: SQLite (embedded default) or PostgreSQL, chosen by
+// the URL. The app is typed against the SQLite client; the PostgreSQL client is
+// generated from the same model, so its model types are identical.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as SqliteClient } from './generated/sqlite/index.js';
+import { PrismaClient as PostgresClient } from './generated/postgres/index.js';
+import type { DatabaseConfig } from '../config/config.js';
+
+export type Db = SqliteClient;
+
+export function createDb(config: DatabaseConfig): Db {
+  if (config.provider === 'sqlite') {
+    mkdirSync(dirname(sqlitePath(config.url)), { recursive: true });
+    return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: config.url, timeout: 10_000 }) });
+  }
+  const adapter = new PrismaPg({ connectionString: config.url, max: config.poolSize });
+  return new PostgresClient({ adapter }) as unknown as Db;
+}
+
+export function sqlitePath(url: string): string {
+  return url.replace(/^file:/, '').replace(/\?.*$/, '');
+}

@@ -1,0 +1,37 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export function isApiRequest(request: FastifyRequest): boolean {
+  return request.url.startsWith('/api/');
+}
+
+/** The course's failure shape: success is the string "false", code the HTTP status. */
+export function apiFailure(code: number, message: string) {
+  return { success: 'false', error: { code, message } } as const;
+}
+
+function statusOf(error: FastifyError): number {
+  const status = error.statusCode ?? 500;
+  return status >= 400 && status <= 599 ? status : 500;
+}
+
+async function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  reply.code(status);
+  if (isApiRequest(request) || !request.headers.accept?.includes('text/html')) {
+    return reply.type('application/json').send(apiFailure(status, message));
+  }
+  return reply.viewAsync('pages/error.hbs', { title: `Error ${status}`, status, message });
+}
+
+/** One error handler for every role: API callers get JSON, browsers a page; 5xx details stay in the log. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = statusOf(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status, reason: error.message }, 'request rejected');
+    const message = status >= 500 ? 'internal error; the details are in the server log' : error.message;
+    return sendError(request, reply, status, message);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

@@ -1,0 +1,50 @@
+import type { Multipart } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { AppError, BadRequestError } from './app-error.js';
+
+export type UploadForm = { key: unknown; bytes: Buffer | undefined };
+
+// A key is at most 255 characters (≤ 1020 bytes); a larger field is refused, not truncated.
+const FIELD_LIMIT = 4096;
+
+/** Reads the multipart fields `key` and `file` in either order; the file is bounded by `limitBytes`. */
+export async function readUploadForm(request: FastifyRequest, limitBytes: number): Promise<UploadForm> {
+  if (!request.isMultipart()) {
+    throw new AppError(415, 'expected a multipart/form-data body with the fields "key" and "file"');
+  }
+  const form: UploadForm = { key: undefined, bytes: undefined };
+  const parts = request.parts({ limits: { fileSize: limitBytes, files: 1, fields: 8, fieldSize: FIELD_LIMIT } });
+  try {
+    await collect(parts, form);
+  } catch (err) {
+    throw friendlier(err as { code?: string }, limitBytes);
+  }
+  return form;
+}
+
+function friendlier(err: { code?: string }, limitBytes: number) {
+  switch (err.code) {
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new AppError(413, `file is larger than the upload limit of ${+(limitBytes / 1048576).toFixed(2)} MB`);
+    case 'FST_FILES_LIMIT':
+      return new BadRequestError('send exactly one file per upload');
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new BadRequestError('too many form fields; send only "key" and "file"');
+    default:
+      return err;
+  }
+}
+
+async function collect(parts: AsyncIterableIterator<Multipart>, form: UploadForm): Promise<void> {
+  for await (const part of parts) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'file') throw new BadRequestError(`unexpected file field "${part.fieldname}"; send the image as "file"`);
+      form.bytes = await part.toBuffer();
+    } else if (part.fieldname === 'key') {
+      if (form.key !== undefined) throw new BadRequestError('the field "key" was sent more than once');
+      if (part.valueTruncated) throw new BadRequestError('key is longer than 255 characters');
+      form.key = part.value;
+    }
+  }
+}

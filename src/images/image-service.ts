@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { Semaphore } from 'async-mutex';
+import type { Db } from '../db/database.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { AppError } from '../http/app-error.js';
+import { detectImageType } from './image-type.js';
+import { validateKey } from './image-key.js';
+
+export type StoredImage = { bytes: Buffer; contentType: string; etag: string };
+export type UploadResult = { key: string; contentType: string; size: number; replaced: boolean };
+export type DeleteAllResult = { images: number; objects: number };
+
+export interface ImageService {
+  /** Stores the image atomically: object first, then the row, then the replaced object goes. */
+  upload(key: unknown, bytes: Buffer | undefined): Promise<UploadResult>;
+  /** The read path: the one place a look-up resolves a key to bytes. */
+  get(key: string): Promise<StoredImage | null>;
+  listKeys(): Promise<string[]>;
+  deleteAll(): Promise<DeleteAllResult>;
+}
+
+type Deps = { db: Db; blobs: BlobStore; log: FastifyBaseLogger };
+type Row = { objectName: string; contentType: string; size: number };
+
+// Uploads share the semaphore; delete-all takes all of it, so it never runs
+// between an upload's object write and its row commit (which would orphan a row).
+const ALL = 1 << 20;
+
+export function createImageService({ db, blobs, log }: Deps): ImageService {
+  const gate = new Semaphore(ALL);
+
+  /** Compare-and-swap on the row, so concurrent replacements each delete exactly what they replaced. */
+  async function commitRow(key: string, row: Row): Promise<string | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await db.image.findUnique({ where: { key }, select: { objectName: true } });
+      if (!current) {
+        try {
+          await db.image.create({ data: { key, ...row } });
+          return null;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'P2002') continue;
+          throw err;
+        }
+      }
+      const { count } = await db.image.updateMany({ where: { key, objectName: current.objectName }, data: row });
+      if (count === 1) return current.objectName;
+    }
+    throw new AppError(409, 'the key was being replaced by other uploads at the same time; try again');
+  }
+
+  async function upload(rawKey: unknown, bytes: Buffer | undefined): Promise<UploadResult> {
+    const key = validateKey(rawKey);
+    if (bytes === undefined) throw new AppError(400, 'file is required (multipart field "file")');
+    const contentType = await detectImageType(bytes);
+    const objectName = randomUUID();
+    const replaced = await gate.runExclusive(async () => {
+      await blobs.put(objectName, bytes);
+      try {
+        return await commitRow(key, { objectName, contentType, size: bytes.length });
+      } catch (err) {
+        await blobs.delete(objectName).catch((e) => log.error({ err: e, objectName }, 'could not remove the object of a failed upload'));
+        throw err;
+      }
+    }, 1);
+    if (replaced) {
+      await blobs.delete(replaced).catch((err) => log.warn({ err, objectName: replaced }, 'replaced object not deleted'));
+    }
+    return { key, contentType, size: bytes.length, replaced: replaced !== null };
+  }
+
+  async function get(key: string): Promise<StoredImage | null> {
+    // A concurrent replace may delete the object between our row read and blob
+    // read; the row then already names the new object, so read once more.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const row = await db.image.findUnique({ where: { key } });
+      if (!row) return null;
+      const bytes = await blobs.get(row.objectName);
+      if (bytes) return { bytes, contentType: row.contentType, etag: `"${row.objectName}"` };
+    }
+    log.error({ key }, 'image row points at a missing object');
+    return null;
+  }
+
+  async function listKeys(): Promise<string[]> {
+    const rows = await db.image.findMany({ select: { key: true }, orderBy: { key: 'asc' } });
+    return rows.map((r) => r.key);
+  }
+
+  async function deleteAll(): Promise<DeleteAllResult> {
+    return gate.runExclusive(async () => {
+      const { count } = await db.image.deleteMany();
+      const objects = await blobs.deleteAll();
+      return { images: count, objects };
+    }, ALL);
+  }
+
+  return { upload, get, listKeys, deleteAll };
+}
