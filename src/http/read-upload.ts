@@ -32,7 +32,10 @@ function friendlier(err: { code?: string }, limitBytes: number) {
     case 'FST_FIELDS_LIMIT':
       return new BadRequestError('too many form fields; send only "key" and "file"');
     default:
-      return err;
+      // busboy reports a cut-off or garbled body as a plain Error.
+      return err instanceof AppError || (err as { statusCode?: number }).statusCode
+        ? err
+        : new BadRequestError(`malformed multipart body: ${(err as Error).message}`);
   }
 }
 

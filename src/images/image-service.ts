@@ -30,9 +30,13 @@ const ALL = 1 << 20;
 export function createImageService({ db, blobs, log }: Deps): ImageService {
   const gate = new Semaphore(ALL);
 
-  /** Compare-and-swap on the row, so concurrent replacements each delete exactly what they replaced. */
+  /**
+   * Compare-and-swap on the row, so concurrent replacements each delete exactly
+   * what they replaced. A failed attempt means another upload won, so the loop
+   * always makes progress; the bound only guards against a broken database.
+   */
   async function commitRow(key: string, row: Row): Promise<string | null> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
       const current = await db.image.findUnique({ where: { key }, select: { objectName: true } });
       if (!current) {
         try {

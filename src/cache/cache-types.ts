@@ -1,0 +1,48 @@
+export const CACHE_POLICIES = ['LRU', 'RR'] as const;
+/** `LRU` evicts the least recently used entry; `RR` (random replacement) a uniformly random one. */
+export type CachePolicy = (typeof CACHE_POLICIES)[number];
+
+export const MIN_CAPACITY_MB = 1;
+export const MAX_CAPACITY_MB = 4096;
+const BYTES_PER_MB = 1024 * 1024;
+
+export interface CacheValue {
+  bytes: Buffer;
+  contentType: string;
+}
+
+export interface CacheEntry {
+  key: string;
+  value: CacheValue;
+}
+
+export interface CacheConfig {
+  capacityMb: number;
+  policy: CachePolicy;
+}
+
+/**
+ * What an entry costs against the capacity: its key plus its bytes (SPEC §3).
+ * The content type is deliberately left out so that the size an operator sees
+ * is the size of the images themselves.
+ */
+export function entrySize(key: string, value: CacheValue): number {
+  return Buffer.byteLength(key) + value.bytes.byteLength;
+}
+
+export function capacityBytesOf(capacityMb: number): number {
+  return capacityMb * BYTES_PER_MB;
+}
+
+/** Throws a RangeError naming the bad field; configs arrive from forms and JSON, so check at runtime. */
+export function assertValidCacheConfig(config: CacheConfig): void {
+  const { capacityMb, policy } = config;
+  if (!Number.isInteger(capacityMb) || capacityMb < MIN_CAPACITY_MB || capacityMb > MAX_CAPACITY_MB) {
+    throw new RangeError(
+      `cache capacityMb must be an integer from ${MIN_CAPACITY_MB} to ${MAX_CAPACITY_MB}, got ${String(capacityMb)}`,
+    );
+  }
+  if (!CACHE_POLICIES.includes(policy)) {
+    throw new RangeError(`cache policy must be one of ${CACHE_POLICIES.join(', ')}, got ${String(policy)}`);
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type BuildOptions } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+
+export type TestDatabase = 'sqlite' | 'postgres';
+
+// Tests may read the environment; the app never does.
+export const postgresUrl = process.env.EMC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const databases: TestDatabase[] = ['sqlite', 'postgres'];
+
+export type TestApp = { app: FastifyInstance; config: Config; dataDir: string };
+
+/** Builds the real app on a fresh data folder (and a wiped PostgreSQL schema), closed after the test. */
+export async function buildTestApp(
+  t: TestContext,
+  { database = 'sqlite', env = {}, ...options }: { database?: TestDatabase; env?: Record<string, string> } & BuildOptions = {},
+): Promise<TestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'emc-test-'));
+  if (database === 'postgres') await resetPostgres();
+  const config = loadConfig({
+    EMC_DATA_DIR: dataDir,
+    EMC_LOG_LEVEL: 'silent',
+    ...(database === 'postgres' ? { DATABASE_URL: postgresUrl } : {}),
+    ...env,
+  });
+  const app = await buildApp(config, options);
+  t.after(async () => {
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return { app, config, dataDir };
+}
+
+/** Drops every table, so each test starts from the migrations. */
+export async function resetPostgres(): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every stored object file (temporary files excluded). */
+export async function objectFiles(config: Config): Promise<string[]> {
+  const entries = await readdir(config.blobStore.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && !e.name.startsWith('.tmp-')).map((e) => e.name).sort();
+}
