@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildTestApp, databases, objectFiles, type TestApp } from './helpers/app.js';
 import { images, notImages } from './helpers/fixtures.js';
 import { multipart, uploadForm } from './helpers/multipart.js';
@@ -9,7 +9,7 @@ type BadCase = {
   name: string;
   status: number;
   message: RegExp;
-  request: (app: FastifyInstance) => ReturnType<FastifyInstance['inject']>;
+  request: (app: FastifyInstance) => Promise<LightMyRequestResponse>;
 };
 
 const LIMIT_MB = 1;

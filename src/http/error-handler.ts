@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from './app-error.js';
 
 export function isApiRequest(request: FastifyRequest): boolean {
   return request.url.startsWith('/api/');
@@ -26,9 +27,11 @@ async function sendError(request: FastifyRequest, reply: FastifyReply, status: n
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = statusOf(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ status, reason: error.message }, 'request rejected');
-    const message = status >= 500 ? 'internal error; the details are in the server log' : error.message;
+    // Our own errors carry messages meant for the user; anything else at 5xx is a fault whose details stay in the log.
+    const expected = error instanceof AppError || status < 500;
+    if (expected) request.log.info({ status, reason: error.message }, 'request rejected');
+    else request.log.error({ err: error }, 'request failed');
+    const message = expected ? error.message : 'internal error; the details are in the server log';
     return sendError(request, reply, status, message);
   });
   app.setNotFoundHandler(async (request, reply) =>

@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from '../../src/app.js';
+import type { ServiceOverrides } from '../../src/services.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 
 export type TestDatabase = 'sqlite' | 'postgres';
@@ -18,7 +19,17 @@ export type TestApp = { app: FastifyInstance; config: Config; dataDir: string };
 /** Builds the real app on a fresh data folder (and a wiped PostgreSQL schema), closed after the test. */
 export async function buildTestApp(
   t: TestContext,
-  { database = 'sqlite', env = {}, ...options }: { database?: TestDatabase; env?: Record<string, string> } & BuildOptions = {},
+  {
+    database = 'sqlite',
+    env = {},
+    overrides,
+    ...options
+  }: {
+    database?: TestDatabase;
+    env?: Record<string, string>;
+    /** Swaps real components for test doubles built from the test's own configuration. */
+    overrides?: (config: Config) => ServiceOverrides;
+  } & Omit<BuildOptions, 'overrides'> = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'emc-test-'));
   if (database === 'postgres') await resetPostgres();
@@ -28,7 +39,7 @@ export async function buildTestApp(
     ...(database === 'postgres' ? { DATABASE_URL: postgresUrl } : {}),
     ...env,
   });
-  const app = await buildApp(config, options);
+  const app = await buildApp(config, { ...options, overrides: overrides?.(config) });
   t.after(async () => {
     await app.close();
     await rm(dataDir, { recursive: true, force: true });

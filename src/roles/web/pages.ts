@@ -54,7 +54,7 @@ export function pages(config: Config): FastifyPluginAsync {
     });
 
     app.get('/keys', async (_request, reply) => {
-      const keys = (await images.listKeys()).map((key) => ({ key, href: `/lookup?key=${encodeURIComponent(key)}` }));
+      const keys = await images.listKeys();
       return reply.viewAsync('pages/keys.hbs', { title: 'All keys', nav: { keys: true }, keys });
     });
   };

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { images } from './helpers/fixtures.js';
+import { freePort, runEmc, waitForHealth } from './helpers/process.js';
+
+test('emc start --role all serves web and manager over real HTTP and stops cleanly on SIGTERM', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'emc-cli-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const [web, manager] = [await freePort(), await freePort()];
+  const emc = runEmc(['start', '--role', 'all'], {
+    EMC_DATA_DIR: dataDir,
+    EMC_WEB_PORT: String(web),
+    EMC_MANAGER_PORT: String(manager),
+  });
+  t.after(() => emc.child.kill('SIGKILL'));
+  await waitForHealth(`http://127.0.0.1:${web}/health`);
+  await waitForHealth(`http://127.0.0.1:${manager}/health`);
+
+  // What the course's curl client sends: -F key=k1 -F file=@x.png
+  const form = new FormData();
+  form.set('key', 'k1');
+  form.set('file', new Blob([images.png], { type: 'image/png' }), 'x.png');
+  const uploaded = await fetch(`http://127.0.0.1:${web}/api/upload`, { method: 'POST', body: form });
+  assert.equal(await uploaded.text(), '{"success":"true","key":"k1"}');
+  // Both listeners share one store.
+  const got = await fetch(`http://127.0.0.1:${manager}/api/key/k1`, { method: 'POST' });
+  assert.equal(((await got.json()) as { content: string }).content, images.png.toString('base64'));
+
+  emc.child.kill('SIGTERM');
+  assert.equal(await emc.exited, 0);
+  assert.match(emc.output(), /EMC_ADMIN_TOKEN is not set/);
+});
+
+test('a bad environment value stops emc with a message naming the variable', async () => {
+  const emc = runEmc(['start'], { EMC_WEB_PORT: 'eighty' });
+  assert.equal(await emc.exited, 2);
+  assert.match(emc.output(), /invalid configuration:\n\s+EMC_WEB_PORT="eighty"/);
+});
+
+test('an unknown command or role is refused with usage', async () => {
+  const unknown = runEmc(['launch'], {});
+  assert.equal(await unknown.exited, 2);
+  assert.match(unknown.output(), /unknown command "launch"[\s\S]*usage: emc start/);
+  const role = runEmc(['start', '--role', 'nope'], {});
+  assert.equal(await role.exited, 2);
+  assert.match(role.output(), /EMC_ROLE="nope"/);
+});

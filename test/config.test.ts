@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+test('the embedded defaults need no environment at all', () => {
+  const config = loadConfig({});
+  assert.equal(config.role, 'all');
+  assert.equal(config.host, '127.0.0.1');
+  assert.deepEqual(config.ports, { web: 5000, manager: 5002, cache: 5001 });
+  assert.equal(config.dataDir, resolve('data'));
+  assert.deepEqual(config.database, { provider: 'sqlite', url: `file:${resolve('data/emc.db')}`, poolSize: 10 });
+  assert.equal(config.blobStore.dir, resolve('data/images'));
+  assert.equal(config.uploadLimitBytes, 10 * 1024 * 1024);
+  assert.equal(config.adminToken, undefined);
+});
+
+test('PostgreSQL is chosen by the URL scheme', () => {
+  assert.equal(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database.provider, 'postgres');
+  assert.equal(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).database.provider, 'postgres');
+  assert.equal(loadConfig({ DATABASE_URL: 'file:/tmp/x.db' }).database.provider, 'sqlite');
+});
+
+test('a bad value is refused with a message naming the variable', () => {
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ EMC_ROLE: 'bogus' }, /EMC_ROLE="bogus"/],
+    [{ EMC_WEB_PORT: '70000' }, /EMC_WEB_PORT="70000"/],
+    [{ EMC_WEB_PORT: 'eighty' }, /EMC_WEB_PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL=.*file: \(SQLite\) or postgres:\/\/ URL/],
+    [{ EMC_UPLOAD_LIMIT_MB: '-1' }, /EMC_UPLOAD_LIMIT_MB/],
+    [{ EMC_BLOB_STORE: 's3' }, /EMC_BLOB_STORE=.*not built yet/],
+    [{ EMC_LOG_LEVEL: 'loud' }, /EMC_LOG_LEVEL/],
+  ];
+  for (const [env, message] of bad) {
+    assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  }
+});
+
+test('an empty admin token means no token', () => {
+  assert.equal(loadConfig({ EMC_ADMIN_TOKEN: '' }).adminToken, undefined);
+  assert.equal(loadConfig({ EMC_ADMIN_TOKEN: 't' }).adminToken, 't');
+});
