@@ -8,7 +8,7 @@ import { entrySize, type CachePolicy, type CacheValue } from '../src/cache/cache
 const MB = 1024 * 1024;
 // Views into one buffer: the tests need megabyte-sized values, not megabytes of allocations.
 const pool = Buffer.alloc(4 * MB);
-const valueOf = (size: number): CacheValue => ({ bytes: pool.subarray(0, size), contentType: 'image/png' });
+const valueOf = (size: number): CacheValue => ({ bytes: pool.subarray(0, size), contentType: 'image/png', etag: '"v1"' });
 /** A value whose entry (key + bytes) costs exactly `cost` bytes. */
 const costing = (key: string, cost: number) => valueOf(cost - Buffer.byteLength(key));
 

@@ -6,9 +6,12 @@ export const MIN_CAPACITY_MB = 1;
 export const MAX_CAPACITY_MB = 4096;
 const BYTES_PER_MB = 1024 * 1024;
 
+/** A cached image: its bytes plus what the hot path needs to answer without the database. */
 export interface CacheValue {
   bytes: Buffer;
   contentType: string;
+  /** The stored object's ETag; it changes on every upload, so it identifies the version. */
+  etag: string;
 }
 
 export interface CacheEntry {
