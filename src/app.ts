@@ -9,6 +9,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { createHandlebars } from './http/view-helpers.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { cacheRole } from './roles/cache/cache-role.js';
+import { createCacheNodeServices } from './roles/cache/cache-node-services.js';
 import { managerRole } from './roles/manager/manager-role.js';
 import { webRole } from './roles/web/web-role.js';
 
@@ -44,11 +45,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
+    // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
+    disableRequestLogging: listener === 'cache',
   });
+  if (listener === 'cache') {
+    const node = await createCacheNodeServices(config, app.log);
+    app.addHook('onReady', async () => node.start());
+    app.addHook('onClose', () => node.close());
+    await registerCommon(app, listener);
+    await app.register(cacheRole(node.store));
+    return app;
+  }
   const services = options.services ?? (await createServices(config, app.log, options.overrides));
-  if (!options.services) app.addHook('onClose', () => services.close());
+  if (!options.services) {
+    // The app that created the services owns their background loops and their closing.
+    app.addHook('onReady', async () => services.start());
+    app.addHook('onClose', () => services.close());
+  }
   app.decorate('services', services);
+  await registerCommon(app, listener);
+  await app.register(listener === 'web' ? webRole(config) : managerRole(config));
+  return app;
+}
 
+async function registerCommon(app: FastifyInstance, listener: Listener): Promise<void> {
   await app.register(fastifyView, {
     engine: { handlebars: createHandlebars() },
     root: join(root, 'views'),
@@ -59,17 +79,4 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastifyStatic, { root: join(root, 'public'), prefix: '/static/' });
   await app.register(fastifyMultipart);
   registerErrorHandling(app);
-
-  switch (listener) {
-    case 'web':
-      await app.register(webRole(config));
-      break;
-    case 'manager':
-      await app.register(managerRole(config));
-      break;
-    case 'cache':
-      await app.register(cacheRole());
-      break;
-  }
-  return app;
 }

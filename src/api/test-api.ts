@@ -22,10 +22,22 @@ const getKey: RouteShorthandOptions = {
   },
 };
 
-// The cache pool is built by the next milestone; until then these calls say so
-// instead of inventing numbers.
+const numNodes: RouteShorthandOptions = { schema: { response: success({ numNodes: { type: 'integer' } }) } };
+const getRate: RouteShorthandOptions = {
+  schema: {
+    querystring: {
+      type: 'object',
+      required: ['rate'],
+      properties: { rate: { type: 'string', enum: ['miss', 'hit'] } },
+    },
+    response: success({ rate: { type: 'string' }, value: { type: 'number' } }),
+  },
+};
+
+// Pool resizing and reconfiguration arrive with the pool controller; until then
+// this call says so instead of pretending.
 function notYet(what: string): never {
-  throw new AppError(501, `${what} is not available yet: this build has no cache pool (see README, "Not yet")`);
+  throw new AppError(501, `${what} is not available yet: it arrives with the pool controller (see README, "Not yet")`);
 }
 
 export function testApi(config: Config): FastifyPluginAsync {
@@ -47,8 +59,14 @@ export function testApi(config: Config): FastifyPluginAsync {
       return { success: 'true', key, content: image.bytes.toString('base64') };
     });
 
-    app.post('/getNumNodes', async () => notYet('the node count'));
-    app.post('/getRate', async () => notYet('the hit/miss rate'));
+    app.post('/getNumNodes', numNodes, async () => ({ success: 'true', numNodes: app.services.pool.nodes().length }));
+
+    app.post<{ Querystring: { rate: 'miss' | 'hit' } }>('/getRate', getRate, async (request) => {
+      const to = new Date();
+      const totals = await app.services.metrics.totals(new Date(to.getTime() - 60_000), to);
+      const rate = request.query.rate;
+      return { success: 'true', rate, value: rate === 'miss' ? totals.missRate : totals.hitRate };
+    });
 
     await app.register(async (admin) => {
       admin.addHook('onRequest', requireAdminToken(config.adminToken));

@@ -1,7 +1,9 @@
 // Configuration is read from the environment once, at start, and validated
 // here; nothing else in the program reads process.env.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
 export type Role = (typeof roles)[number];
@@ -26,6 +28,10 @@ export const EnvSchema = z.object({
   EMC_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   EMC_BLOB_STORE: z.enum(['fs'], { message: "must be 'fs' (the S3 store is not built yet)" }).default('fs'),
   EMC_UPLOAD_LIMIT_MB: z.coerce.number().positive().max(1024).default(10),
+  EMC_ROUTING: z.enum(ROUTER_KINDS).default('ring'),
+  EMC_STATS_INTERVAL_S: z.coerce.number().positive().max(3600).default(5),
+  EMC_CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  EMC_NODE_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
   EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMC_ADMIN_TOKEN: optionalSecret,
 });
@@ -40,6 +46,14 @@ export type Config = {
   database: DatabaseConfig;
   blobStore: { kind: 'fs'; dir: string };
   uploadLimitBytes: number;
+  cache: {
+    routing: RouterKind;
+    statsIntervalMs: number;
+    /** How long the web tier waits for a cache node before serving from the image store. */
+    timeoutMs: number;
+    /** This process's node id when it runs role `cache`. */
+    nodeId: string;
+  };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
   adminToken: string | undefined;
 };
@@ -66,6 +80,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     database: { provider: url.startsWith('file:') ? 'sqlite' : 'postgres', url, poolSize: e.EMC_DB_POOL_SIZE },
     blobStore: { kind: e.EMC_BLOB_STORE, dir: resolve(dataDir, 'images') },
     uploadLimitBytes: Math.round(e.EMC_UPLOAD_LIMIT_MB * 1024 * 1024),
+    cache: {
+      routing: e.EMC_ROUTING,
+      statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,
+      timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
+      nodeId: e.EMC_NODE_ID ?? `${hostname()}:${e.EMC_CACHE_PORT}`,
+    },
     logLevel: e.EMC_LOG_LEVEL,
     adminToken: e.EMC_ADMIN_TOKEN,
   };

@@ -1,34 +1,46 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { Semaphore } from 'async-mutex';
+import type { CachePool } from '../pool/cache-pool.js';
 import type { Db } from '../db/database.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { CacheValue } from '../cache/cache-types.js';
 import { AppError } from '../http/app-error.js';
 import { detectImageType } from './image-type.js';
 import { validateKey } from './image-key.js';
+import { createSingleFlight } from './single-flight.js';
 
-export type StoredImage = { bytes: Buffer; contentType: string; etag: string };
+export type StoredImage = CacheValue;
 export type UploadResult = { key: string; contentType: string; size: number; replaced: boolean };
 export type DeleteAllResult = { images: number; objects: number };
 
 export interface ImageService {
   /** Stores the image atomically: object first, then the row, then the replaced object goes. */
   upload(key: unknown, bytes: Buffer | undefined): Promise<UploadResult>;
-  /** The read path: the one place a look-up resolves a key to bytes. */
+  /** The read path: the owner cache node first, then the database and the image store (filling the cache). */
   get(key: string): Promise<StoredImage | null>;
   listKeys(): Promise<string[]>;
   deleteAll(): Promise<DeleteAllResult>;
 }
 
-type Deps = { db: Db; blobs: BlobStore; log: FastifyBaseLogger };
+type Deps = {
+  db: Db;
+  blobs: BlobStore;
+  cache: Pick<CachePool, 'get' | 'put' | 'invalidate' | 'clear'>;
+  log: FastifyBaseLogger;
+};
 type Row = { objectName: string; contentType: string; size: number };
 
 // Uploads share the semaphore; delete-all takes all of it, so it never runs
 // between an upload's object write and its row commit (which would orphan a row).
 const ALL = 1 << 20;
 
-export function createImageService({ db, blobs, log }: Deps): ImageService {
+export function createImageService({ db, blobs, cache, log }: Deps): ImageService {
   const gate = new Semaphore(ALL);
+  const singleFlight = createSingleFlight<StoredImage | null>();
+  // Loads in flight, flagged when their key is invalidated meanwhile: such a
+  // load may hold the replaced image and must not put it into the cache.
+  const loading = new Map<string, { stale: boolean }>();
 
   /**
    * Compare-and-swap on the row, so concurrent replacements each delete exactly
@@ -68,12 +80,35 @@ export function createImageService({ db, blobs, log }: Deps): ImageService {
       }
     }, 1);
     if (replaced) {
+      await invalidate(key);
       await blobs.delete(replaced).catch((err) => log.warn({ err, objectName: replaced }, 'replaced object not deleted'));
     }
     return { key, contentType, size: bytes.length, replaced: replaced !== null };
   }
 
+  async function invalidate(key: string): Promise<void> {
+    const flight = loading.get(key);
+    if (flight) flight.stale = true;
+    await cache.invalidate(key);
+  }
+
   async function get(key: string): Promise<StoredImage | null> {
+    const hit = await cache.get(key);
+    if (hit) return hit;
+    return singleFlight(key, async () => {
+      const flight = { stale: false };
+      loading.set(key, flight);
+      try {
+        const image = await load(key);
+        if (image && !flight.stale) await cache.put(key, image);
+        return image;
+      } finally {
+        loading.delete(key);
+      }
+    });
+  }
+
+  async function load(key: string): Promise<StoredImage | null> {
     // A concurrent replace may delete the object between our row read and blob
     // read; the row then already names the new object, so read once more.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -95,6 +130,7 @@ export function createImageService({ db, blobs, log }: Deps): ImageService {
     return gate.runExclusive(async () => {
       const { count } = await db.image.deleteMany();
       const objects = await blobs.deleteAll();
+      await cache.clear();
       return { images: count, objects };
     }, ALL);
   }

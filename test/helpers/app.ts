@@ -2,17 +2,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import type { ServiceOverrides } from '../../src/services.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import { postgresUrl, resetPostgres, type TestDatabase } from './database.js';
 
-export type TestDatabase = 'sqlite' | 'postgres';
-
-// Tests may read the environment; the app never does.
-export const postgresUrl = process.env.EMC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const databases: TestDatabase[] = ['sqlite', 'postgres'];
+export { databases, postgresUrl, resetPostgres, type TestDatabase } from './database.js';
 
 export type TestApp = { app: FastifyInstance; config: Config; dataDir: string };
 
@@ -45,17 +41,6 @@ export async function buildTestApp(
     await rm(dataDir, { recursive: true, force: true });
   });
   return { app, config, dataDir };
-}
-
-/** Drops every table, so each test starts from the migrations. */
-export async function resetPostgres(): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
-  } finally {
-    await client.end();
-  }
 }
 
 /** Every stored object file (temporary files excluded). */

@@ -1,14 +1,47 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { CacheStore } from '../../cache/cache-store.js';
 import { healthRoute } from '../health-route.js';
+import { cacheAdminRoutes } from './cache-admin-routes.js';
+import { cacheMigrationRoutes } from './cache-migration-routes.js';
+import { cacheRoutes } from './cache-routes.js';
 
-/** One cache node's internal API. Only health exists until the cache tier lands. */
-export function cacheRole(): FastifyPluginAsync {
+const SERVES = [
+  'GET /health',
+  'GET /cache/<key>',
+  'GET /peek/<key>',
+  'PUT /cache/<key>',
+  'DELETE /cache/<key>',
+  'DELETE /cache',
+  'PUT /config',
+  'GET /stats',
+  'GET /keys',
+  'POST /export',
+  'POST /import',
+  'POST /remove',
+];
+
+/**
+ * One cache node's internal API over `store`, spoken by the pool's HTTP cache node.
+ * Keys are percent-encoded path suffixes; values travel as raw bytes with their
+ * metadata in headers. Loading the shared configuration and publishing stats are
+ * the caller's job.
+ */
+export function cacheRole(store: CacheStore): FastifyPluginAsync {
   return async (app) => {
     await app.register(healthRoute);
-    app.get('/', async () => ({
-      role: 'cache',
-      serves: ['GET /health'],
-      note: 'the cache node API (get/put/invalidate/stats) is not built yet',
-    }));
+    app.get(
+      '/',
+      {
+        schema: {
+          response: {
+            200: { type: 'object', properties: { role: { type: 'string' }, serves: { type: 'array', items: { type: 'string' } } } },
+          },
+        },
+      },
+      async () => ({ role: 'cache', serves: SERVES }),
+    );
+    await app.register(cacheRoutes(store));
+    await app.register(cacheAdminRoutes(store));
+    await app.register(cacheMigrationRoutes(store));
   };
 }

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+export type Server = { name: string; url: string; child: ChildProcess };
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Starts a TypeScript entry point as its own process and waits until `probe` answers. */
+export async function startServer(name: string, script: string, args: string[], env: Record<string, string>, probe: string): Promise<Server> {
+  const child = spawn(process.execPath, [tsx, join(root, script), ...args], {
+    env: { ...process.env, EMC_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(probe)).status < 500) break;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name, url: probe.replace(/\/[^/]*$/, ''), child };
+}
+
+export async function stopAll(servers: Server[]): Promise<void> {
+  await Promise.all(
+    servers.map(async ({ child }) => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}

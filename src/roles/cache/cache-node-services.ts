@@ -1,0 +1,37 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { createCacheStore, type CacheStore } from '../../cache/cache-store.js';
+import { loadSharedCacheConfig } from '../../cache/shared-cache-config.js';
+import type { Config } from '../../config/config.js';
+import { createDb } from '../../db/database.js';
+import { migrate } from '../../db/migrate.js';
+import { createDbMetricsSink } from '../../metrics/db-metrics-sink.js';
+import { createStatsPublisher } from '../../metrics/stats-publisher.js';
+
+/** What a cache-role process runs on: its store, configured from the database before it serves. */
+export type CacheNodeServices = { nodeId: string; store: CacheStore; start(): void; close(): Promise<void> };
+
+export async function createCacheNodeServices(config: Config, log: FastifyBaseLogger): Promise<CacheNodeServices> {
+  await migrate(config.database);
+  const db = createDb(config.database);
+  const cacheConfig = await loadSharedCacheConfig(db);
+  const store = createCacheStore(cacheConfig);
+  const nodeId = config.cache.nodeId;
+  log.info({ nodeId, ...cacheConfig }, 'cache node configured');
+  const metrics = createDbMetricsSink({ db, log });
+  const publisher = createStatsPublisher({
+    sink: metrics,
+    sources: () => [{ nodeId, stats: () => store.stats() }],
+    intervalMs: config.cache.statsIntervalMs,
+    log,
+  });
+  return {
+    nodeId,
+    store,
+    start: () => publisher.start(),
+    async close() {
+      await publisher.stop();
+      await metrics.close();
+      await db.$disconnect();
+    },
+  };
+}

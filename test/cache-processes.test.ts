@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createCachePool } from '../src/pool/cache-pool.js';
+import { createHttpCacheNode } from '../src/pool/http-cache-node.js';
+import { buildTestApp } from './helpers/app.js';
+import { pngVariant } from './helpers/fixtures.js';
+import { uploadForm } from './helpers/multipart.js';
+import { freePort, runEmc, waitForHealth } from './helpers/process.js';
+import { silentLog } from './helpers/pool.js';
+
+test('web look-ups are served by real cache processes, and killing one fails no look-up', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'emc-nodes-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const processes = ports.map((port, i) =>
+    runEmc(['start', '--role', 'cache'], {
+      EMC_DATA_DIR: dataDir,
+      EMC_CACHE_PORT: String(port),
+      EMC_NODE_ID: `cache-${i + 1}`,
+      EMC_STATS_INTERVAL_S: '0.2',
+      EMC_LOG_LEVEL: 'warn',
+    }),
+  );
+  t.after(() => processes.forEach((p) => p.child.kill('SIGKILL')));
+  await Promise.all(ports.map((port) => waitForHealth(`http://127.0.0.1:${port}/health`)));
+
+  const nodes = ports.map((port, i) => createHttpCacheNode({ id: `cache-${i + 1}`, baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 500 }));
+  const { app } = await buildTestApp(t, {
+    env: { EMC_DATA_DIR: dataDir },
+    overrides: () => ({ pool: createCachePool({ nodes, routing: 'ring', log: silentLog, probeIntervalMs: 100 }) }),
+  });
+
+  const keys = Array.from({ length: 60 }, (_, i) => `img-${i}`);
+  for (const [i, key] of keys.entries()) {
+    assert.equal((await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm(key, pngVariant(i)) })).statusCode, 200);
+  }
+  const lookUpAll = async () => {
+    const results = await Promise.all(keys.map((key) => app.inject(`/image/${key}`)));
+    return results.filter((res, i) => res.statusCode !== 200 || !res.rawPayload.equals(pngVariant(i))).length;
+  };
+  assert.equal(await lookUpAll(), 0); // misses fill the nodes
+  assert.equal(await lookUpAll(), 0); // hits
+  const status = await app.services.pool.status();
+  assert.equal(status.reduce((n, row) => n + row.stats!.hits, 0), keys.length, 'the second round was all hits');
+  assert.ok(status.every((row) => row.stats!.items > 0), 'every node holds a share');
+
+  // Kill one node while look-ups are in flight.
+  const failures: number[] = [];
+  const load = (async () => {
+    for (let round = 0; round < 10; round++) failures.push(await lookUpAll());
+  })();
+  await new Promise((r) => setTimeout(r, 30));
+  processes[1]!.child.kill('SIGKILL');
+  await load;
+  assert.deepEqual(failures, Array(10).fill(0), 'no look-up failed');
+  const after = await app.services.pool.status();
+  const dead = after.find((row) => row.id === 'cache-2')!;
+  assert.equal(dead.suspect, true);
+  assert.ok(dead.error, 'the dead node shows its error');
+  assert.ok(after.filter((row) => row.id !== 'cache-2').every((row) => row.stats), 'the others still answer');
+
+  // The surviving nodes published their statistics to the database.
+  await new Promise((r) => setTimeout(r, 500));
+  const published = await app.services.db.metricSample.groupBy({ by: ['nodeId'], _sum: { lookups: true } });
+  const byNode = new Map(published.map((row) => [row.nodeId, row._sum.lookups ?? 0]));
+  assert.ok((byNode.get('cache-1') ?? 0) > 0 && (byNode.get('cache-3') ?? 0) > 0, JSON.stringify([...byNode]));
+});
