@@ -29,25 +29,35 @@ export async function benchHitPath({ runs = 3, durationS = 8 } = {}): Promise<Hi
   const env = { EMC_DATA_DIR: dataDir };
   const servers: Server[] = [];
   try {
-    const [ceilingPort, webPort, httpWebPort, node1, node2] = await Promise.all(Array.from({ length: 5 }, freePort));
+    const [ceilingPort, webPort, httpWebPort, ...managerPorts] = await Promise.all(Array.from({ length: 5 }, freePort));
+    const ports = (web: number, manager: number) => ({ EMC_WEB_PORT: String(web), EMC_MANAGER_PORT: String(manager) });
     servers.push(await startServer('ceiling', 'bench/servers/ceiling.ts', [String(ceilingPort)], env, `http://127.0.0.1:${ceilingPort}/image/x`));
-    servers.push(await startServer('web, in-process shards', 'src/cli.ts', ['start', '--role', 'web'], { ...env, EMC_WEB_PORT: String(webPort) }, `http://127.0.0.1:${webPort}/health`));
-    for (const [i, port] of [node1, node2].entries()) {
-      servers.push(await startServer(`cache-${i + 1}`, 'src/cli.ts', ['start', '--role', 'cache'], { ...env, EMC_CACHE_PORT: String(port), EMC_NODE_ID: `cache-${i + 1}` }, `http://127.0.0.1:${port}/health`));
-    }
-    const nodeUrls = [node1, node2].map((p) => `http://127.0.0.1:${p}`);
-    servers.push(await startServer('web, 2 HTTP cache nodes', 'bench/servers/web-with-nodes.ts', [String(httpWebPort), ...nodeUrls], env, `http://127.0.0.1:${httpWebPort}/health`));
+    servers.push(
+      await startServer('in-process', 'src/cli.ts', ['start', '--role', 'all'], { ...env, ...ports(webPort, managerPorts[0]!) }, `http://127.0.0.1:${webPort}/health`),
+    );
+    // The product's own multi-process pool: two cache-role children on loopback.
+    servers.push(
+      await startServer(
+        'process pool',
+        'src/cli.ts',
+        ['start', '--role', 'all'],
+        { EMC_DATA_DIR: join(dataDir, 'process-pool'), EMC_PROVIDER: 'process', EMC_MIN_NODES: '2', ...ports(httpWebPort, managerPorts[1]!) },
+        `http://127.0.0.1:${httpWebPort}/health`,
+      ),
+    );
 
-    const form = new FormData();
-    form.set('key', 'bench');
-    form.set('file', new Blob([benchImage()]), 'bench.png');
-    const uploaded = await fetch(`http://127.0.0.1:${webPort}/api/upload`, { method: 'POST', body: form });
-    if (!uploaded.ok) throw new Error(`upload failed: ${await uploaded.text()}`);
+    for (const port of [webPort, httpWebPort]) {
+      const form = new FormData();
+      form.set('key', 'bench');
+      form.set('file', new Blob([benchImage()]), 'bench.png');
+      const uploaded = await fetch(`http://127.0.0.1:${port}/api/upload`, { method: 'POST', body: form });
+      if (!uploaded.ok) throw new Error(`upload failed: ${await uploaded.text()}`);
+    }
 
     const targets = [
       { name: 'ceiling (bare Fastify, preloaded Buffer)', url: `http://127.0.0.1:${ceilingPort}/image/bench` },
       { name: 'web role, in-process shards', url: `http://127.0.0.1:${webPort}/image/bench` },
-      { name: 'web role, HTTP cache nodes', url: `http://127.0.0.1:${httpWebPort}/image/bench` },
+      { name: 'web role, 2 cache processes over HTTP', url: `http://127.0.0.1:${httpWebPort}/image/bench` },
     ];
     for (const target of targets) await measure(target.url, 2); // warm up: JIT, connections, first fill
     const samples = new Map(targets.map((t) => [t.name, { rps: [] as number[], errors: 0 }]));

@@ -1,5 +1,6 @@
 // `emc start [--role <role>]` and `emc migrate`. Reads the environment once,
-// builds the role's listeners, and closes them cleanly on SIGINT/SIGTERM.
+// builds the role's listeners, and closes them cleanly on SIGINT/SIGTERM
+// (a cache node spawned by a parent also when that parent goes away).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, roles } from './config/config.js';
 import { migrate } from './db/migrate.js';
@@ -43,6 +44,12 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // A cache node spawned with an IPC channel belongs to its parent: when the parent dies,
+  // even by SIGKILL, the channel closes, and the node must not live on as an orphan.
+  if (config.role === 'cache' && process.send) {
+    if (process.connected) process.once('disconnect', () => stop('disconnect'));
+    else stop('disconnect');
+  }
 }
 
 main(process.argv.slice(2)).catch((err) => {

@@ -1,32 +1,40 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createCacheStore } from './cache/cache-store.js';
-import { loadSharedCacheConfig } from './cache/shared-cache-config.js';
 import type { Config } from './config/config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createImageService, type ImageService } from './images/image-service.js';
 import { createDbMetricsSink } from './metrics/db-metrics-sink.js';
 import type { MetricsSink } from './metrics/metrics-sink.js';
-import { createStatsPublisher, type StatsSource } from './metrics/stats-publisher.js';
+import { createStatsPublisher } from './metrics/stats-publisher.js';
 import { createCachePool, type CachePool } from './pool/cache-pool.js';
-import { createInProcessCacheNode } from './pool/inprocess-cache-node.js';
+import { createPoolController, type ManagedPoolController } from './scaling/create-pool-controller.js';
+import { createProvider } from './scaling/create-provider.js';
+import type { NodeProvider } from './scaling/node-provider.js';
+import { createPoolLock } from './scaling/pool-lock.js';
+import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createFsBlobStore } from './storage/fs-blob-store.js';
 
-/** The shared infrastructure of a web/manager process, whichever listeners it serves. */
+/** The shared infrastructure of a web, manager or scaler process, whichever listeners it serves. */
 export type Services = {
   db: Db;
   blobs: BlobStore;
   metrics: MetricsSink;
+  provider: NodeProvider;
   pool: CachePool;
+  controller: ManagedPoolController;
   images: ImageService;
-  /** Starts background loops; called once the listeners are ready. */
+  scaler: ScalerLoop | undefined;
+  /** Starts the background loops; called once the listeners are ready. */
   start(): void;
   close(): Promise<void>;
 };
 
-/** Real components can be swapped for tests (a failing store, a pool of HTTP nodes...). */
-export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics' | 'pool'>>;
+/** Real components can be swapped for tests (a failing store, a fake provider...). */
+export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics' | 'provider'>>;
+
+const runsScaler = (config: Config) => config.role === 'all' || config.role === 'scaler';
+const managesPool = (config: Config) => config.role === 'all' || config.role === 'manager';
 
 export async function createServices(config: Config, log: FastifyBaseLogger, overrides: ServiceOverrides = {}): Promise<Services> {
   const applied = await migrate(config.database);
@@ -34,27 +42,41 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const db = overrides.db ?? createDb(config.database);
   const blobs = overrides.blobs ?? createFsBlobStore(config.blobStore.dir);
   const metrics = overrides.metrics ?? createDbMetricsSink({ db, log });
+  const provider = overrides.provider ?? createProvider(config, db, log);
+  const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
+  const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
+  const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });
+  const controller = createPoolController({ db, provider, pool, lock, minNodes, maxNodes, log });
+  // The manager brings the pool to its minimum before serving; others follow what it recorded.
+  await (managesPool(config) ? controller.reconcile() : controller.sync());
 
-  // The embedded pool: one in-process shard with the shared configuration.
-  // Shards hosted here publish their statistics from here; remote nodes publish their own.
-  const hosted: StatsSource[] = [];
-  let pool = overrides.pool;
-  if (!pool) {
-    const store = createCacheStore(await loadSharedCacheConfig(db));
-    hosted.push({ nodeId: 'node-1', stats: () => store.stats() });
-    pool = createCachePool({ nodes: [createInProcessCacheNode('node-1', store)], routing: config.cache.routing, log });
-  }
-  const publisher = createStatsPublisher({ sink: metrics, sources: () => hosted, intervalMs: config.cache.statsIntervalMs, log });
+  const publisher = createStatsPublisher({ sink: metrics, sources: () => provider.hosted(), intervalMs: config.cache.statsIntervalMs, log });
+  const scaler = runsScaler(config)
+    ? createScalerLoop({ db, metrics, controller, minNodes, maxNodes, intervalMs: scalerIntervalMs, log })
+    : undefined;
   const images = createImageService({ db, blobs, cache: pool, log });
+  let follower: NodeJS.Timeout | undefined;
   return {
     db,
     blobs,
     metrics,
+    provider,
     pool,
+    controller,
     images,
-    start: () => publisher.start(),
+    scaler,
+    start() {
+      publisher.start();
+      scaler?.start();
+      follower = setInterval(() => {
+        controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'));
+      }, syncIntervalMs).unref();
+    },
     async close() {
+      clearInterval(follower);
+      await scaler?.stop();
       await publisher.stop();
+      await provider.close();
       await pool.close();
       await metrics.close();
       await blobs.close();

@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createCachePool } from '../src/pool/cache-pool.js';
-import { createHttpCacheNode } from '../src/pool/http-cache-node.js';
+import { createDb } from '../src/db/database.js';
+import { loadConfig } from '../src/config/config.js';
+import { commitMembership } from '../src/scaling/pool-membership.js';
 import { buildTestApp } from './helpers/app.js';
 import { pngVariant } from './helpers/fixtures.js';
 import { uploadForm } from './helpers/multipart.js';
 import { freePort, runEmc, waitForHealth } from './helpers/process.js';
-import { silentLog } from './helpers/pool.js';
 
 test('web look-ups are served by real cache processes, and killing one fails no look-up', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'emc-nodes-'));
@@ -27,11 +27,15 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   t.after(() => processes.forEach((p) => p.child.kill('SIGKILL')));
   await Promise.all(ports.map((port) => waitForHealth(`http://127.0.0.1:${port}/health`)));
 
-  const nodes = ports.map((port, i) => createHttpCacheNode({ id: `cache-${i + 1}`, baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 500 }));
+  // A manager elsewhere recorded these nodes; the web role follows the database.
+  const db = createDb(loadConfig({ EMC_DATA_DIR: dataDir }).database);
+  const members = ports.map((port, i) => ({ id: `cache-${i + 1}`, instanceId: null, address: `http://127.0.0.1:${port}` }));
+  await commitMembership(db, members, []);
+  await db.$disconnect();
   const { app } = await buildTestApp(t, {
-    env: { EMC_DATA_DIR: dataDir },
-    overrides: () => ({ pool: createCachePool({ nodes, routing: 'ring', log: silentLog, probeIntervalMs: 100 }) }),
+    env: { EMC_DATA_DIR: dataDir, EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_CACHE_TIMEOUT_MS: '500' },
   });
+  assert.deepEqual(app.services.pool.nodes().map((n) => n.id), ['cache-1', 'cache-2', 'cache-3']);
 
   const keys = Array.from({ length: 60 }, (_, i) => `img-${i}`);
   for (const [i, key] of keys.entries()) {

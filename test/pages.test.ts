@@ -61,7 +61,7 @@ test('GET /image/<key> serves the stored type with an ETag, nosniff, and 304 on 
   assert.match(missing.body, /no image under the key &quot;nope&quot;/);
 });
 
-test('the manager and cache listeners say what they serve so far', async (t) => {
+test('the manager listener says what it serves so far; the cache listener serves a node', async (t) => {
   const manager = await buildTestApp(t, { listener: 'manager' });
   const page = await manager.app.inject('/');
   assert.equal(page.statusCode, 200);
@@ -70,14 +70,14 @@ test('the manager and cache listeners say what they serve so far', async (t) => 
 
   const cache = await buildTestApp(t, { listener: 'cache' });
   assert.deepEqual((await cache.app.inject('/health')).json(), { status: 'ok' });
-  assert.match((await cache.app.inject('/')).json().note, /not built yet/);
+  assert.equal((await cache.app.inject('/stats')).json().policy, 'LRU');
 });
 
-test('pool calls answer 501 until the pool exists, and management calls honour the admin token', async (t) => {
+test('management calls honour the admin token', async (t) => {
   const { app } = await buildTestApp(t, { env: { EMC_ADMIN_TOKEN: 's3cret' } });
-  const nodes = await app.inject({ method: 'POST', url: '/api/getNumNodes' });
-  assert.equal(nodes.statusCode, 501);
-  assert.match(nodes.json().error.message, /no cache pool/);
+  const configure = await app.inject({ method: 'POST', url: '/api/configure_cache?numNodes=2' });
+  assert.equal(configure.statusCode, 401);
+  assert.equal(app.services.pool.nodes().length, 1);
 
   await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm('k', images.png) });
   const refused = await app.inject({ method: 'POST', url: '/api/delete_all' });

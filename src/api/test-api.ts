@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyPluginAsync, RouteShorthandOptions } from 'fastify';
 import type { Config } from '../config/config.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
+import { applyConfiguration, type ConfigurationChange } from '../scaling/apply-configuration.js';
 import { readUploadForm } from '../http/read-upload.js';
 import { requireAdminToken } from './admin-token.js';
 
@@ -34,11 +35,18 @@ const getRate: RouteShorthandOptions = {
   },
 };
 
-// Pool resizing and reconfiguration arrive with the pool controller; until then
-// this call says so instead of pretending.
-function notYet(what: string): never {
-  throw new AppError(501, `${what} is not available yet: it arrives with the pool controller (see README, "Not yet")`);
-}
+const configureFields = ['mode', 'numNodes', 'cacheSize', 'policy', 'expRatio', 'shrinkRatio', 'maxMiss', 'minMiss'];
+const configureCache: RouteShorthandOptions = {
+  schema: {
+    querystring: { type: 'object', properties: Object.fromEntries(configureFields.map((f) => [f, { type: 'string' }])) },
+    response: success({
+      mode: { type: 'string' },
+      numNodes: { type: 'integer' },
+      cacheSize: { type: 'integer' },
+      policy: { type: 'string' },
+    }),
+  },
+};
 
 export function testApi(config: Config): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
@@ -74,7 +82,10 @@ export function testApi(config: Config): FastifyPluginAsync {
         await images.deleteAll();
         return { success: 'true' };
       });
-      admin.post('/configure_cache', async () => notYet('cache configuration'));
+      admin.post<{ Querystring: ConfigurationChange }>('/configure_cache', configureCache, async (request) => ({
+        success: 'true',
+        ...(await applyConfiguration(app.services, request.query)),
+      }));
     });
 
     // The course client only POSTs; any other method gets a clear 405, not a 404.

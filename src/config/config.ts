@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
+import { PROVIDER_KINDS, type ProviderKind } from '../scaling/node-provider.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
 export type Role = (typeof roles)[number];
@@ -32,6 +33,12 @@ export const EnvSchema = z.object({
   EMC_STATS_INTERVAL_S: z.coerce.number().positive().max(3600).default(5),
   EMC_CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   EMC_NODE_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
+  EMC_PROVIDER: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')} (ec2 is not built yet)` }).default('inprocess'),
+  EMC_MIN_NODES: z.coerce.number().int().min(1).max(64).default(1),
+  EMC_MAX_NODES: z.coerce.number().int().min(1).max(64).default(8),
+  EMC_SCALER_INTERVAL_S: z.coerce.number().positive().max(3600).default(60),
+  EMC_POOL_LOCK_TTL_S: z.coerce.number().positive().max(3600).default(30),
+  EMC_POOL_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMC_ADMIN_TOKEN: optionalSecret,
 });
@@ -54,6 +61,17 @@ export type Config = {
     /** This process's node id when it runs role `cache`. */
     nodeId: string;
   };
+  pool: {
+    provider: ProviderKind;
+    minNodes: number;
+    maxNodes: number;
+    /** Seconds between scaler decisions, and the window each decision looks at. */
+    scalerIntervalMs: number;
+    /** A resize holder that dies keeps the lock at most this long. */
+    lockTtlMs: number;
+    /** How often a process checks the database for pool membership changes. */
+    syncIntervalMs: number;
+  };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
   adminToken: string | undefined;
 };
@@ -61,7 +79,16 @@ export type Config = {
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.refine((e) => e.EMC_MIN_NODES <= e.EMC_MAX_NODES, {
+    message: 'must not be above EMC_MAX_NODES',
+    path: ['EMC_MIN_NODES'],
+  })
+    .refine((e) => e.EMC_PROVIDER !== 'inprocess' || e.EMC_ROLE === 'all' || e.EMC_ROLE === 'cache', {
+      // In-process shards live inside one process: web, manager and scaler must be that process.
+      message: 'in-process shards need EMC_ROLE=all; split roles need EMC_PROVIDER=process',
+      path: ['EMC_PROVIDER'],
+    })
+    .safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
@@ -85,6 +112,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,
       timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
       nodeId: e.EMC_NODE_ID ?? `${hostname()}:${e.EMC_CACHE_PORT}`,
+    },
+    pool: {
+      provider: e.EMC_PROVIDER,
+      minNodes: e.EMC_MIN_NODES,
+      maxNodes: e.EMC_MAX_NODES,
+      scalerIntervalMs: e.EMC_SCALER_INTERVAL_S * 1000,
+      lockTtlMs: e.EMC_POOL_LOCK_TTL_S * 1000,
+      syncIntervalMs: e.EMC_POOL_SYNC_MS,
     },
     logLevel: e.EMC_LOG_LEVEL,
     adminToken: e.EMC_ADMIN_TOKEN,

@@ -26,10 +26,16 @@ export interface CachePool {
    * only after their entries moved; resizes are serialised.
    */
   resize(next: readonly CacheNode[]): Promise<MigrationReport>;
+  /**
+   * Routes to `next` without moving anything: another process changed the pool
+   * and moved the entries already. Nodes that left are closed.
+   */
+  follow(next: readonly CacheNode[]): Promise<void>;
   close(): Promise<void>;
 }
 
-type Layout = { nodes: readonly CacheNode[]; byId: ReadonlyMap<string, CacheNode>; router: Router };
+/** An empty pool (before the first node starts) has no router: every look-up is a miss. */
+type Layout = { nodes: readonly CacheNode[]; byId: ReadonlyMap<string, CacheNode>; router: Router | undefined };
 
 export function createCachePool(options: {
   nodes: readonly CacheNode[];
@@ -42,7 +48,7 @@ export function createCachePool(options: {
   const layoutOf = (nodes: readonly CacheNode[]): Layout => ({
     nodes,
     byId: new Map(nodes.map((n) => [n.id, n])),
-    router: createRouter(routing, nodes.map((n) => n.id)),
+    router: nodes.length > 0 ? createRouter(routing, nodes.map((n) => n.id)) : undefined,
   });
   let current = layoutOf(options.nodes);
   let previous: Layout | undefined;
@@ -50,7 +56,7 @@ export function createCachePool(options: {
   const resizing = new Mutex();
   suspects.track(current.nodes);
 
-  const ownerIn = (layout: Layout, key: string) => layout.byId.get(layout.router.lookup(key))!;
+  const ownerIn = (layout: Layout, key: string) => layout.router && layout.byId.get(layout.router.lookup(key));
 
   /** Runs one node operation; a failure marks the node suspect and yields `fallback`. */
   async function guarded<T>(node: CacheNode, operation: string, run: () => Promise<T>, fallback: T): Promise<T> {
@@ -67,7 +73,7 @@ export function createCachePool(options: {
   function holdersOf(key: string): CacheNode[] {
     const owner = ownerIn(current, key);
     const old = previous && ownerIn(previous, key);
-    return old && old !== owner ? [owner, old] : [owner];
+    return [owner, old].filter((n, i, all): n is CacheNode => n !== undefined && all.indexOf(n) === i);
   }
 
   async function invalidateOn(node: CacheNode, key: string): Promise<void> {
@@ -80,19 +86,24 @@ export function createCachePool(options: {
     }
   }
 
+  async function closeLeavers(before: Layout): Promise<void> {
+    await Promise.all(before.nodes.filter((n) => current.byId.get(n.id) !== n).map((n) => n.close()));
+  }
+
   return {
     nodes: () => current.nodes,
 
     async get(key) {
       const [owner, old] = holdersOf(key);
-      const hit = await guarded(owner!, 'get', () => owner!.get(key), undefined);
+      if (!owner) return undefined;
+      const hit = await guarded(owner, 'get', () => owner.get(key), undefined);
       if (hit || !old) return hit;
       return guarded(old, 'peek', () => old.peek(key), undefined);
     },
 
     async put(key, value) {
       const owner = ownerIn(current, key);
-      await guarded(owner, 'put', () => owner.put(key, value), false);
+      if (owner) await guarded(owner, 'put', () => owner.put(key, value), false);
     },
 
     async invalidate(key) {
@@ -139,9 +150,9 @@ export function createCachePool(options: {
         suspects.track([...new Set([...before.nodes, ...next])]);
         try {
           const report = await migrateEntries({
-            sources: before.nodes,
+            sources: current.router ? before.nodes : [],
             targets: current.byId,
-            router: current.router,
+            router: current.router!,
             invalidated: invalidatedDuringMove,
             isSuspect: suspects.isSuspect,
           });
@@ -150,8 +161,17 @@ export function createCachePool(options: {
         } finally {
           previous = undefined;
           suspects.track(current.nodes);
-          await Promise.all(before.nodes.filter((n) => !current.byId.has(n.id)).map((n) => n.close()));
+          await closeLeavers(before);
         }
+      });
+    },
+
+    follow(next) {
+      return resizing.runExclusive(async () => {
+        const before = current;
+        current = layoutOf(next);
+        suspects.track(current.nodes);
+        await closeLeavers(before);
       });
     },
 

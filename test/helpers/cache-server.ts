@@ -8,7 +8,7 @@ import { cacheRole } from '../../src/roles/cache/cache-role.js';
 
 /** A Fastify built like the app's cache listener, without the database; closed after the test. */
 export async function listenOnLoopback(t: TestContext, setup: (app: FastifyInstance) => Promise<void>): Promise<string> {
-  const app = Fastify({ routerOptions: { maxParamLength: 4096 } });
+  const app = Fastify({ routerOptions: { maxParamLength: 4096 }, forceCloseConnections: true });
   registerErrorHandling(app);
   await setup(app);
   await app.listen({ port: 0, host: '127.0.0.1' });

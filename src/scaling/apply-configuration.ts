@@ -1,0 +1,70 @@
+import { CACHE_POLICIES, MAX_CAPACITY_MB, MIN_CAPACITY_MB, type CacheConfig, type CachePolicy } from '../cache/cache-types.js';
+import { loadSharedCacheConfig, saveSharedCacheConfig } from '../cache/shared-cache-config.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../http/app-error.js';
+import type { CachePool } from '../pool/cache-pool.js';
+import type { PoolController } from './pool-controller.js';
+import { parsePolicyChange, type PolicyChangeInput, type ScalerPolicy } from './scaler-policy.js';
+import { loadScalerPolicy, saveScalerPolicy } from './scaler-policy-store.js';
+
+/** The course's configure_cache parameters (all optional, as strings from a query or a form). */
+export type ConfigurationChange = PolicyChangeInput & { numNodes?: string; cacheSize?: string; policy?: string };
+
+export type Configuration = { mode: ScalerPolicy['mode']; numNodes: number; cacheSize: number; policy: CachePolicy };
+
+type Deps = { db: Db; pool: CachePool; controller: PoolController };
+
+const blank = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
+
+function parseCacheChange(change: ConfigurationChange, current: CacheConfig, errors: string[]): CacheConfig {
+  const next = { ...current };
+  if (!blank(change.cacheSize)) {
+    const mb = Number(change.cacheSize);
+    if (!/^\s*\d+\s*$/.test(change.cacheSize) || mb < MIN_CAPACITY_MB || mb > MAX_CAPACITY_MB) {
+      errors.push(`cacheSize must be a whole number of MB from ${MIN_CAPACITY_MB} to ${MAX_CAPACITY_MB}, got ${JSON.stringify(change.cacheSize)}`);
+    } else next.capacityMb = mb;
+  }
+  if (!blank(change.policy)) {
+    const policy = change.policy.trim().toUpperCase();
+    if (!CACHE_POLICIES.includes(policy as CachePolicy)) {
+      errors.push(`policy must be ${CACHE_POLICIES.join(' or ')}, got ${JSON.stringify(change.policy)}`);
+    } else next.policy = policy as CachePolicy;
+  }
+  return next;
+}
+
+function parseNumNodes(raw: string | undefined, errors: string[]): number | undefined {
+  if (blank(raw)) return undefined;
+  if (!/^\s*\d+\s*$/.test(raw)) {
+    errors.push(`numNodes must be a whole number, got ${JSON.stringify(raw)}`);
+    return undefined;
+  }
+  return Number(raw);
+}
+
+/**
+ * Validates every parameter first (nothing changes if any is wrong), then applies:
+ * the cache configuration to every node, the scaler policy, and in manual mode the
+ * pool size. In automatic mode numNodes is ignored: the scaler owns the size.
+ */
+export async function applyConfiguration({ db, pool, controller }: Deps, change: ConfigurationChange): Promise<Configuration> {
+  const errors: string[] = [];
+  const currentCache = await loadSharedCacheConfig(db);
+  const cache = parseCacheChange(change, currentCache, errors);
+  const parsedPolicy = parsePolicyChange(change, await loadScalerPolicy(db));
+  if ('errors' in parsedPolicy) errors.push(...parsedPolicy.errors);
+  const numNodes = parseNumNodes(change.numNodes, errors);
+  if (errors.length > 0 || 'errors' in parsedPolicy) throw new AppError(400, errors.join('; '));
+
+  if (cache.capacityMb !== currentCache.capacityMb || cache.policy !== currentCache.policy) {
+    await saveSharedCacheConfig(db, cache);
+    await pool.reconfigure(cache).catch((err: Error) => {
+      throw new AppError(503, `saved, but not every node took the new configuration yet: ${err.message}`);
+    });
+  }
+  const policy = await saveScalerPolicy(db, parsedPolicy.policy);
+  if (numNodes !== undefined && policy.mode === 'manual') {
+    await controller.resize(numNodes, { actor: 'operator', reason: `configure_cache numNodes=${numNodes}` });
+  }
+  return { mode: policy.mode, numNodes: await controller.size(), cacheSize: cache.capacityMb, policy: cache.policy };
+}

@@ -1,0 +1,141 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Mutex } from 'async-mutex';
+import type { Db } from '../db/database.js';
+import { AppError } from '../http/app-error.js';
+import type { CacheNode } from '../pool/cache-node.js';
+import type { CachePool } from '../pool/cache-pool.js';
+import type { NodeProvider, ProvidedNode } from './node-provider.js';
+import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
+import type { PoolLock } from './pool-lock.js';
+import { commitMembership, nextNodeIds, readMembers, readVersion } from './pool-membership.js';
+import { recordScalingEvent } from './scaling-events.js';
+
+type Deps = {
+  db: Db;
+  provider: NodeProvider;
+  pool: CachePool;
+  lock: PoolLock;
+  minNodes: number;
+  maxNodes: number;
+  log: FastifyBaseLogger;
+};
+
+export type ManagedPoolController = PoolController & {
+  /** Makes this process's pool route to the database's members (another process may have changed them). */
+  sync(): Promise<void>;
+  /** At a manager's start: drop members that no longer answer, then grow to the minimum. */
+  reconcile(): Promise<void>;
+};
+
+const plural = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
+
+export function createPoolController({ db, provider, pool, lock, minNodes, maxNodes, log }: Deps): ManagedPoolController {
+  let syncedVersion = -1;
+  // Resizes and membership syncs of this process take turns, so a sync never
+  // re-applies the membership a resize in this process is replacing.
+  const local = new Mutex();
+
+  function clientFor(member: ProvidedNode): CacheNode {
+    return pool.nodes().find((n) => n.id === member.id) ?? provider.connect(member);
+  }
+
+  async function sync(): Promise<void> {
+    const version = await readVersion(db);
+    if (version === syncedVersion) return;
+    const members = await readMembers(db);
+    const current = pool.nodes().map((n) => n.id).join();
+    if (members.map((m) => m.id).join() !== current) await pool.follow(members.map(clientFor));
+    syncedVersion = version;
+  }
+
+  function checkBounds(target: number): void {
+    if (!Number.isInteger(target)) throw new AppError(400, `the pool size must be a whole number, got ${target}`);
+    if (target < minNodes) throw new AppError(400, `the pool cannot shrink below its minimum of ${plural(minNodes)}`);
+    if (target > maxNodes) throw new AppError(400, `the pool cannot grow above its maximum of ${plural(maxNodes)}`);
+  }
+
+  /** Under the lock: start or stop nodes, move entries, record membership and the event. */
+  async function apply(target: number, request: ResizeRequest): Promise<ResizeOutcome> {
+    await sync();
+    const members = await readMembers(db);
+    const from = members.length;
+    const event = { ...request, fromNodes: from, toNodes: target };
+    if (target === from) {
+      await recordScalingEvent(db, { ...event, reason: `${request.reason} (already ${plural(from)})` });
+      return { from, to: target, message: `the pool already has ${plural(from)}` };
+    }
+    let joined: ProvidedNode[] = [];
+    let staying = members;
+    if (target > from) {
+      const ids = await nextNodeIds(db, target - from);
+      const started = await Promise.allSettled(ids.map((id) => provider.start(id)));
+      joined = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure && joined.length === 0) {
+        throw new AppError(503, `no cache node could be started: ${(failure.reason as Error).message}`);
+      }
+    } else {
+      staying = members.slice(0, target); // the newest nodes leave first
+    }
+    const next = [...staying, ...joined];
+    const leaving = members.filter((m) => !next.includes(m));
+    // Entries move before membership changes, and a leaving node stops only after its entries moved.
+    let report;
+    try {
+      report = await pool.resize(next.map(clientFor));
+      await commitMembership(db, joined, leaving.map((m) => m.id));
+    } catch (err) {
+      // Nothing was recorded: route to the recorded members again and stop what we started.
+      await pool.follow(members.map(clientFor));
+      await Promise.all(joined.map((n) => provider.stop(n.id).catch(() => undefined)));
+      throw err;
+    }
+    syncedVersion = await readVersion(db);
+    await Promise.all(leaving.map((m) => provider.stop(m.id).catch((err) => log.warn({ err, node: m.id }, 'node did not stop cleanly'))));
+    const reached = next.length;
+    const shortfall = reached !== target ? ` (only ${reached} of ${target} could be started)` : '';
+    await recordScalingEvent(db, { ...event, toNodes: reached, reason: `${request.reason}${shortfall}` });
+    log.info({ from, to: reached, moved: report.moved, actor: request.actor }, 'pool resized');
+    return { from, to: reached, message: `the pool went from ${plural(from)} to ${plural(reached)}${shortfall}` };
+  }
+
+  return {
+    size: async () => (await readMembers(db)).length,
+    async resize(target, request) {
+      checkBounds(target);
+      return local.runExclusive(() => lock.run(() => apply(target, request)));
+    },
+    sync: () => local.runExclusive(sync),
+    reconcile() {
+      return local.runExclusive(() => lock.run(async () => {
+        const members = await readMembers(db);
+        const alive = await Promise.all(members.map((m) => isAlive(m)));
+        const dead = members.filter((_, i) => !alive[i]);
+        if (dead.length > 0) {
+          await commitMembership(db, [], dead.map((m) => m.id));
+          await Promise.all(dead.map((m) => provider.stop(m.id).catch(() => undefined)));
+          log.warn({ nodes: dead.map((m) => m.id) }, 'dropped pool members that no longer answer');
+        }
+        await sync();
+        const size = members.length - dead.length;
+        if (size < minNodes) {
+          await apply(minNodes, { actor: 'operator', reason: `start-up: bring the pool to its minimum of ${plural(minNodes)}` });
+        }
+      }));
+    },
+  };
+
+  async function isAlive(member: ProvidedNode): Promise<boolean> {
+    let node: CacheNode;
+    try {
+      node = clientFor(member);
+    } catch {
+      return false; // an in-process node of a process that is gone
+    }
+    try {
+      return await node.health();
+    } finally {
+      if (!pool.nodes().includes(node)) await node.close();
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
+import type { Config } from '../config/config.js';
+import type { Db } from '../db/database.js';
+import { createInProcessProvider } from './inprocess-provider.js';
+import type { NodeProvider } from './node-provider.js';
+import { createProcessProvider } from './process-provider.js';
+
+/** The environment a cache child needs: the same database, data folder and reporting cadence as us. */
+function childEnvOf(config: Config): Record<string, string> {
+  return {
+    DATABASE_URL: config.database.url,
+    EMC_DATA_DIR: config.dataDir,
+    EMC_DB_POOL_SIZE: '2',
+    EMC_STATS_INTERVAL_S: String(config.cache.statsIntervalMs / 1000),
+    EMC_LOG_LEVEL: config.logLevel,
+  };
+}
+
+export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): NodeProvider {
+  switch (config.pool.provider) {
+    case 'inprocess':
+      return createInProcessProvider({ loadConfig: () => loadSharedCacheConfig(db) });
+    case 'process':
+      return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs });
+  }
+}

@@ -1,0 +1,25 @@
+import type { ScalingActor } from './scaling-events.js';
+
+export type ResizeRequest = {
+  actor: ScalingActor;
+  reason: string;
+  /** What the scaler saw, stored with the event. */
+  missRate?: number;
+  lookups?: number;
+  maxMiss?: number;
+  minMiss?: number;
+};
+
+export type ResizeOutcome = { from: number; to: number; message: string };
+
+/**
+ * The single place that changes the pool's size: within the configured bounds,
+ * serialised across processes by a lock in the database, entries migrated,
+ * membership recorded with a new version, every change recorded as an event.
+ */
+export interface PoolController {
+  /** Active nodes according to the database. */
+  size(): Promise<number>;
+  /** Rejects with a 4xx AppError when the target is outside the bounds. */
+  resize(target: number, request: ResizeRequest): Promise<ResizeOutcome>;
+}

@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FastifyBaseLogger } from 'fastify';
+import type { CacheNode } from '../pool/cache-node.js';
+import { createHttpCacheNode } from '../pool/http-cache-node.js';
+import { describeExit, exitOf, freePort, terminate, waitForHealthy, type ChildExit } from './child-process.js';
+import type { NodeProvider, ProvidedNode } from './node-provider.js';
+
+export type ProcessProviderOptions = {
+  /** The children's configuration (database, data dir, log level...); port, node id and host are set per child. */
+  childEnv: Record<string, string>;
+  /** Where the children listen. */
+  host?: string;
+  healthTimeoutMs?: number;
+  /** How long a child may take to shut down after SIGTERM before it is SIGKILLed. */
+  stopTimeoutMs?: number;
+  /** Deadline of one call made by the clients `connect` returns. */
+  timeoutMs?: number;
+  log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+};
+
+type Child = {
+  provided: ProvidedNode;
+  process: ChildProcess;
+  exited: Promise<ChildExit>;
+  ready: boolean;
+  stopping: boolean;
+  stderr: () => string;
+};
+
+const emcBin = fileURLToPath(new URL('../../bin/emc.js', import.meta.url));
+// Enough to carry a config error or a stack trace into the start error and the crash log.
+const STDERR_TAIL_CHARS = 4000;
+const START_ATTEMPTS = 3;
+
+/**
+ * Cache nodes as child processes (`emc start --role cache`) on ports of this machine.
+ * Each child has an IPC channel it never uses for messages: when this process dies,
+ * even by SIGKILL, the channel closes and the child shuts itself down.
+ */
+export function createProcessProvider({
+  childEnv,
+  host = '127.0.0.1',
+  healthTimeoutMs = 20_000,
+  stopTimeoutMs = 5000,
+  timeoutMs,
+  log,
+}: ProcessProviderOptions): NodeProvider {
+  const children = new Map<string, Child>();
+  const starting = new Map<string, Promise<ProvidedNode>>();
+  const clients = new Set<CacheNode>();
+  const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let closed = false;
+
+  function spawnChild(id: string, port: number): Child {
+    const proc = spawn(process.execPath, [emcBin, 'start', '--role', 'cache'], {
+      env: { PATH: process.env.PATH ?? '', ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
+      // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    let tail = '';
+    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-STDERR_TAIL_CHARS)));
+    const provided = { id, instanceId: `pid:${proc.pid}`, address: `http://${reachableHost}:${port}` };
+    const child: Child = { provided, process: proc, exited: exitOf(proc), ready: false, stopping: false, stderr: () => tail.trim() };
+    children.set(id, child);
+    void child.exited.then((exit) => {
+      if (children.get(id) === child) children.delete(id);
+      if (child.ready && !child.stopping) {
+        log.error({ nodeId: id, pid: proc.pid, ...exit, stderr: child.stderr() }, `cache node ${id} ${describeExit(exit)} unexpectedly`);
+      }
+    });
+    return child;
+  }
+
+  async function launch(id: string): Promise<ProvidedNode> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort(host);
+      if (closed) throw new Error(`cache node ${id} not started: the process provider is closed`);
+      const child = spawnChild(id, port);
+      try {
+        await waitForHealthy(`${child.provided.address}/health`, child.exited, healthTimeoutMs);
+        child.ready = true;
+        log.info({ nodeId: id, pid: child.process.pid, address: child.provided.address }, 'cache node started');
+        return { ...child.provided };
+      } catch (err) {
+        child.stopping = true;
+        await terminate(child.process, child.exited, stopTimeoutMs);
+        const stderr = child.stderr();
+        // Another process can take the probed port before the child listens on it.
+        if (attempt < START_ATTEMPTS && stderr.includes('EADDRINUSE') && !closed) continue;
+        const reason = (err as Error).message;
+        throw new Error(`cache node ${id} (pid ${child.process.pid}) failed to start: ${reason}${stderr ? `\n${stderr}` : ''}`);
+      }
+    }
+  }
+
+  async function stop(id: string): Promise<void> {
+    const child = children.get(id);
+    if (!child) return;
+    child.stopping = true;
+    await terminate(child.process, child.exited, stopTimeoutMs);
+    log.info({ nodeId: id, pid: child.process.pid }, 'cache node stopped');
+  }
+
+  return {
+    kind: 'process',
+    list: async () => [...children.values()].filter((c) => c.ready && !c.stopping).map((c) => ({ ...c.provided })),
+    start(id) {
+      if (closed) return Promise.reject(new Error(`cache node ${id} not started: the process provider is closed`));
+      const running = children.get(id);
+      if (running?.ready && !running.stopping) return Promise.resolve({ ...running.provided });
+      let pending = starting.get(id);
+      if (!pending) {
+        pending = launch(id).finally(() => starting.delete(id));
+        starting.set(id, pending);
+      }
+      return pending;
+    },
+    stop,
+    connect({ id, address }) {
+      if (!/^https?:\/\//.test(address)) throw new Error(`cache node ${id} has address "${address}", not an http:// origin`);
+      const client = createHttpCacheNode({ id, baseUrl: address, timeoutMs });
+      clients.add(client);
+      return {
+        ...client,
+        close: () => {
+          clients.delete(client);
+          return client.close();
+        },
+      };
+    },
+    // Each child publishes its own statistics.
+    hosted: () => [],
+    async close() {
+      closed = true;
+      await Promise.all([...children.keys()].map(stop));
+      await Promise.allSettled([...starting.values()]);
+      await Promise.all([...clients].map((client) => client.close()));
+      clients.clear();
+    },
+  };
+}
