@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
@@ -46,7 +46,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
-    disableRequestLogging: listener === 'cache',
+    logController: new LogController({ disableRequestLogging: listener === 'cache' }),
   });
   if (listener === 'cache') {
     const node = await createCacheNodeServices(config, app.log);

@@ -1,41 +1,45 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { buildApp, type Listener } from './app.js';
 import type { Config } from './config/config.js';
+import { createServices } from './services.js';
 
 export type Running = { log: FastifyBaseLogger; close(): Promise<void> };
 
-const listenersOf: Record<Config['role'], Listener[]> = {
+const listenersOf: Record<Exclude<Config['role'], 'scaler'>, Listener[]> = {
   all: ['web', 'manager'],
   web: ['web'],
   manager: ['manager'],
   cache: ['cache'],
-  scaler: [],
 };
 
 /** Starts every listener of the role on its port, sharing one set of services. */
 export async function startRole(config: Config): Promise<Running> {
+  if (config.role === 'scaler') return startScaler(config);
   const listeners = listenersOf[config.role];
-  // The first app owns the logger the services use; all listeners share the services.
-  const first = await buildApp(config, { listener: listeners[0] ?? 'web' });
-  const services = first.services;
+  // The first app creates the services (and owns their loops and closing); the others share them.
+  const first = await buildApp(config, { listener: listeners[0] });
   const apps: FastifyInstance[] = [first];
-  for (const listener of listeners.slice(1)) apps.push(await buildApp(config, { listener, services }));
-  if (listeners.length === 0) {
-    first.log.warn('role scaler: the auto-scaling loop is not built yet; this process only keeps the database migrated');
-    return { log: first.log, close: () => first.close() };
-  }
+  for (const listener of listeners.slice(1)) apps.push(await buildApp(config, { listener, services: first.services }));
   for (const [i, app] of apps.entries()) {
-    const port = config.ports[listeners[i]!];
-    await app.listen({ host: config.host, port });
+    await app.listen({ host: config.host, port: config.ports[listeners[i]!] });
   }
-  if (!config.adminToken && listeners.some((l) => l !== 'cache')) {
+  if (!config.adminToken && config.role !== 'cache') {
     first.log.warn('EMC_ADMIN_TOKEN is not set: the management API calls (delete_all, configure_cache) are open');
   }
   return {
     log: first.log,
-    // The first app owns the services, so it closes last.
     async close() {
       for (const app of apps.slice().reverse()) await app.close();
     },
   };
+}
+
+/** The scaler serves no HTTP: it follows the pool and runs the scaling loop. */
+async function startScaler(config: Config): Promise<Running> {
+  const log = pino({ level: config.logLevel, base: { role: 'scaler' } });
+  const services = await createServices(config, log);
+  services.start();
+  log.info({ intervalMs: config.pool.scalerIntervalMs }, 'scaler started');
+  return { log, close: () => services.close() };
 }

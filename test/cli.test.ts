@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { images } from './helpers/fixtures.js';
-import { freePort, runEmc, waitForHealth } from './helpers/process.js';
+import { createDb } from '../src/db/database.js';
+import { loadConfig } from '../src/config/config.js';
+import { freePort, killAll, pidOf, runEmc, survivors, waitForHealth } from './helpers/process.js';
 
 test('emc start --role all serves web and manager over real HTTP and stops cleanly on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'emc-cli-'));
@@ -48,3 +50,31 @@ test('an unknown command or role is refused with usage', async () => {
   assert.equal(await role.exited, 2);
   assert.match(role.output(), /EMC_ROLE="nope"/);
 });
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} to emc start with a process pool leaves no cache child running`, { timeout: 90_000 }, async (t) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'emc-cli-'));
+    t.after(() => rm(dataDir, { recursive: true, force: true }));
+    const [web, manager] = [await freePort(), await freePort()];
+    const emc = runEmc(['start'], {
+      EMC_DATA_DIR: dataDir,
+      EMC_WEB_PORT: String(web),
+      EMC_MANAGER_PORT: String(manager),
+      EMC_PROVIDER: 'process',
+      EMC_MIN_NODES: '2',
+      EMC_LOG_LEVEL: 'warn',
+    });
+    t.after(() => emc.child.kill('SIGKILL'));
+    await waitForHealth(`http://127.0.0.1:${web}/health`, 60_000);
+    const db = createDb(loadConfig({ EMC_DATA_DIR: dataDir }).database);
+    const pids = (await db.poolNode.findMany()).map((n) => pidOf(n.instanceId));
+    await db.$disconnect();
+    t.after(() => killAll(pids));
+    assert.equal(pids.length, 2);
+    assert.deepEqual(await survivors(pids, 0), pids, 'both children run');
+
+    emc.child.kill(signal);
+    assert.equal(await emc.exited, 0);
+    assert.deepEqual(await survivors(pids, 10_000), [], 'no child outlives the parent');
+  });
+}

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,38 +9,9 @@ import type { CacheConfig } from '../src/cache/cache-types.js';
 import { createInProcessProvider } from '../src/scaling/inprocess-provider.js';
 import { createProcessProvider, type ProcessProviderOptions } from '../src/scaling/process-provider.js';
 import { valueOf } from './helpers/pool.js';
+import { alive, killAll, pidOf, survivors } from './helpers/process.js';
 
 const repoRoot = join(import.meta.dirname, '..');
-const pidOf = (instanceId: string | null) => Number(instanceId?.replace('pid:', ''));
-
-/** Alive and not a zombie: reparented orphans may never be reaped here. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** The pids still alive once all have exited or the deadline passed. */
-async function survivors(pids: number[], timeoutMs = 10_000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const living = pids.filter(alive);
-    if (living.length === 0 || Date.now() > deadline) return living;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
-}
 
 async function tempDataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'emc-providers-'));

@@ -1,16 +1,16 @@
-import { EventEmitter } from 'node:events';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { CacheStats } from '../cache/cache-stats.js';
 import type { CacheValue } from '../cache/cache-types.js';
 import type { CacheNode } from './cache-node.js';
 import { CONTENT_TYPE_HEADER, ETAG_HEADER, keyPath, MISS, MISS_HEADER } from './cache-node-protocol.js';
 import { decodeEntries, encodeEntries } from './entry-frames.js';
+import { exchange, type Exchange, type ExchangeRequest } from './exchange.js';
 
 export interface HttpCacheNodeOptions {
   id: string;
   /** The node's origin, e.g. `http://10.0.0.7:8082`; paths are the cache role's. */
   baseUrl: string;
-  /** Deadline for one whole call: connecting, sending, and reading the answer. */
+  /** Deadline for one whole call: waiting for a connection, sending, and reading the answer. */
   timeoutMs?: number;
   /** Keep-alive connections held open to this node. */
   connections?: number;
@@ -29,86 +29,57 @@ export class CacheNodeError extends Error {
   }
 }
 
-/**
- * undici also takes an EventEmitter with `aborted` and `reason` as a request's signal;
- * it costs a fraction of an AbortController's, which shows on the hot path.
- */
-class Deadline extends EventEmitter {
-  aborted = false;
-  reason: Error | undefined;
-
-  expire(timeoutMs: number): void {
-    this.aborted = true;
-    this.reason = new Error(`timed out after ${timeoutMs} ms`);
-    this.emit('abort');
-  }
-}
-
-type Request = Omit<Dispatcher.RequestOptions, 'signal'>;
-type Response = Dispatcher.ResponseData;
-
 const OCTETS = 'application/octet-stream';
 const jsonBody = (payload: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
 const firstOf = (header: string | string[] | undefined): string => (Array.isArray(header) ? header[0] : header) ?? '';
 
 /** A cache-role process reached over HTTP; every failure rejects with a CacheNodeError. */
 export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections = 64 }: HttpCacheNodeOptions): CacheNode {
-  // undici's own timeouts tick every ~500 ms, too coarse for a deadline of tens of
-  // milliseconds; they stay as a backstop behind the per-call timer in `call`.
+  // undici's timeouts are coarse (see exchange.ts); they stay as a backstop behind each call's deadline.
   const pool = new Pool(baseUrl, { connections, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
   let closing: Promise<void> | undefined;
 
   const failure = (op: string, reason: string, cause?: unknown) =>
     new CacheNodeError(id, op, `cache node ${id} (${baseUrl}): ${op} failed: ${reason}`, { cause });
 
-  /** One exchange under one deadline: a slow cache node is a failed one, and the caller falls back. */
-  async function call<T>(op: string, request: Request, handle: (response: Response) => Promise<T>): Promise<T> {
-    const deadline = new Deadline();
-    const timer = setTimeout(() => deadline.expire(timeoutMs), timeoutMs);
+  async function call(op: string, request: ExchangeRequest): Promise<Exchange> {
     try {
-      return await handle(await pool.request({ ...request, signal: deadline }));
+      return await exchange(pool, request, timeoutMs);
     } catch (error) {
-      if (error instanceof CacheNodeError) throw error;
       const { code, message } = error as { code?: string; message: string };
       throw failure(op, code ? `${code} ${message}` : message, error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  /** Drains an unexpected answer into the error; the server's JSON error says why. */
-  async function unexpected(op: string, { statusCode, body }: Response): Promise<CacheNodeError> {
-    const text = await body.text().catch(() => '');
+  /** A 200, or an error carrying what the server said (its JSON error message, if any). */
+  function ok(op: string, answer: Exchange): Exchange {
+    if (answer.statusCode === 200) return answer;
+    const text = answer.body.toString('utf8', 0, 1000);
     let reason = text.slice(0, 300);
     try {
       reason = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? reason;
     } catch {
       // not JSON: keep the text
     }
-    return failure(op, `HTTP ${statusCode}${reason ? `: ${reason}` : ''}`);
+    throw failure(op, `HTTP ${answer.statusCode}${reason ? `: ${reason}` : ''}`);
   }
 
-  const json = <T>(op: string, request: Request) =>
-    call(op, request, async (response) => {
-      if (response.statusCode !== 200) throw await unexpected(op, response);
-      return (await response.body.json()) as T;
-    });
-
-  async function bytes(op: string, response: Response): Promise<Buffer> {
-    if (response.statusCode !== 200) throw await unexpected(op, response);
-    // undici gathers the body into one exactly-sized ArrayBuffer; wrapping it copies nothing.
-    return Buffer.from(await response.body.arrayBuffer());
+  async function json<T>(op: string, request: ExchangeRequest): Promise<T> {
+    const { body } = ok(op, await call(op, request));
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch (error) {
+      throw failure(op, `unreadable answer: ${(error as Error).message}`, error);
+    }
   }
 
-  const read = (op: string, prefix: string, key: string) =>
-    call(op, { method: 'GET', path: keyPath(prefix, key) }, async (response): Promise<CacheValue | undefined> => {
-      if (response.statusCode === 404 && response.headers[MISS_HEADER] === MISS) {
-        await response.body.dump();
-        return undefined;
-      }
-      const { headers } = response;
-      return { bytes: await bytes(op, response), contentType: firstOf(headers['content-type']), etag: firstOf(headers.etag) };
-    });
+  async function read(op: string, prefix: string, key: string): Promise<CacheValue | undefined> {
+    const answer = await call(op, { method: 'GET', path: keyPath(prefix, key) });
+    const { statusCode, headers, body } = answer;
+    if (statusCode === 404 && headers[MISS_HEADER] === MISS) return undefined;
+    ok(op, answer);
+    return { bytes: body, contentType: firstOf(headers['content-type']), etag: firstOf(headers.etag) };
+  }
 
   return {
     id,
@@ -130,10 +101,14 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
     },
     stats: () => json<CacheStats>('stats', { method: 'GET', path: '/stats' }),
     keys: () => json<string[]>('keys', { method: 'GET', path: '/keys' }),
-    exportEntries: (keys) =>
-      call('export', { method: 'POST', path: '/export', ...jsonBody({ keys }) }, async (response) =>
-        decodeEntries(await bytes('export', response)),
-      ),
+    async exportEntries(keys) {
+      const { body } = ok('export', await call('export', { method: 'POST', path: '/export', ...jsonBody({ keys }) }));
+      try {
+        return decodeEntries(body);
+      } catch (error) {
+        throw failure('export', (error as Error).message, error);
+      }
+    },
     async importEntries(entries) {
       const request = { method: 'POST', path: '/import', headers: { 'content-type': OCTETS }, body: encodeEntries(entries) } as const;
       return (await json<{ stored: number }>('import', request)).stored;
@@ -141,11 +116,7 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
     async removeEntries(keys) {
       return (await json<{ removed: number }>('remove', { method: 'POST', path: '/remove', ...jsonBody({ keys }) })).removed;
     },
-    health: () =>
-      call('health', { method: 'GET', path: '/health' }, async (response) => {
-        await response.body.dump();
-        return response.statusCode === 200;
-      }).catch(() => false),
+    health: () => call('health', { method: 'GET', path: '/health' }).then((answer) => answer.statusCode === 200, () => false),
     // Idempotent: the pool and the app that built this node may both close it.
     close: () => (closing ??= pool.close()),
   };

@@ -54,7 +54,7 @@ export function createProcessProvider({
 
   function spawnChild(id: string, port: number): Child {
     const proc = spawn(process.execPath, [emcBin, 'start', '--role', 'cache'], {
-      env: { PATH: process.env.PATH ?? '', ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
+      env: { ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
       // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });

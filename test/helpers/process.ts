@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const emcBin = join(import.meta.dirname, '..', '..', 'bin', 'emc.js');
@@ -41,4 +42,35 @@ export async function waitForHealth(url: string, timeoutMs = 20_000): Promise<vo
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export const pidOf = (instanceId: string | null) => Number(instanceId?.replace('pid:', ''));
+
+/** Alive and not a zombie: reparented orphans may never be reaped here. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The pids still alive once all have exited or the deadline passed. */
+export async function survivors(pids: number[], timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const living = pids.filter(alive);
+    if (living.length === 0 || Date.now() > deadline) return living;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function killAll(pids: number[]): void {
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
 }
