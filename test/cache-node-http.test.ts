@@ -85,25 +85,31 @@ describe('HTTP cache node: failures', () => {
     }
   });
 
-  it('times out a node that answers too slowly; health is false', async (t) => {
+  it('times out a node that answers too slowly, to the millisecond, and recovers after', async (t) => {
     const release = new AbortController();
     // Registered before the server's own close, so its stalled handlers end first.
     t.after(() => release.abort());
     const baseUrl = await listenOnLoopback(t, async (app) => {
-      const stall = async () => {
-        await sleep(10_000, undefined, { signal: release.signal }).catch(() => {});
+      const stall = () => sleep(10_000, undefined, { signal: release.signal }).catch(() => {});
+      app.get<{ Params: { '*': string } }>('/cache/*', async (request, reply) => {
+        if (request.params['*'] === 'slow') await stall();
+        return reply.code(404).header('x-emc-cache', 'miss').send();
+      });
+      app.get('/health', async () => {
+        await stall();
         return {};
-      };
-      app.get('/cache/*', stall);
-      app.get('/health', stall);
+      });
     });
-    const node = createHttpCacheNode({ id: 'slow', baseUrl, timeoutMs: 150 });
+    // One connection: the next call must not queue behind the abandoned one.
+    const node = createHttpCacheNode({ id: 'slow', baseUrl, timeoutMs: 150, connections: 1 });
     t.after(() => node.close());
 
     const started = Date.now();
-    await assert.rejects(node.get('k'), /cache node slow .*get failed: timed out after 150 ms/);
+    await assert.rejects(node.get('slow'), /^CacheNodeError: cache node slow .*get failed: timed out after 150 ms/);
     const elapsed = Date.now() - started;
+    // undici's own timeouts tick every ~0.5 s; the deadline must not.
     assert.ok(elapsed >= 140 && elapsed < 900, `timed out after ${elapsed} ms`);
+    assert.equal(await node.get('fast'), undefined);
     assert.equal(await node.health(), false);
   });
 
