@@ -45,6 +45,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
+    trustProxy: config.console?.trustProxy ?? false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
     logController: new LogController({ disableRequestLogging: listener === 'cache' }),
   });

@@ -1,9 +1,11 @@
 // Configuration is read from the environment once, at start, and validated
 // here; nothing else in the program reads process.env.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
+import { generatePassword, hashPassword } from '../roles/manager/admin-password.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../scaling/node-provider.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
@@ -41,6 +43,9 @@ export const EnvSchema = z.object({
   EMC_POOL_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMC_ADMIN_TOKEN: optionalSecret,
+  EMC_ADMIN_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 8, 'must be at least 8 characters'),
+  EMC_SESSION_SECRET: optionalSecret.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  EMC_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
 });
 
 export type DatabaseConfig = { provider: 'sqlite' | 'postgres'; url: string; poolSize: number };
@@ -74,7 +79,22 @@ export type Config = {
   };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
   adminToken: string | undefined;
+  /** Only for roles that serve the console (manager, all). */
+  console: ConsoleConfig | undefined;
 };
+
+export type ConsoleConfig = {
+  /** scrypt hash of the admin password; the password itself is not kept. */
+  passwordHash: string;
+  /** Set only when no password was configured (role all on loopback): shown once at start. */
+  generatedPassword: string | undefined;
+  /** Signs session cookies; random per start unless configured (sessions then end on restart). */
+  sessionSecret: string;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-* (cookies then get `Secure`). */
+  trustProxy: boolean;
+};
+
+const loopback = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export class ConfigError extends Error {}
 
@@ -92,11 +112,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+      const value = env[name] === undefined ? ' (not set)' : `=${JSON.stringify(env[name])}`;
+      return `${name}${value}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const needsConsole = e.EMC_ROLE === 'manager' || e.EMC_ROLE === 'all';
+  if (needsConsole && !e.EMC_ADMIN_PASSWORD && !(e.EMC_ROLE === 'all' && loopback.has(e.EMC_HOST))) {
+    throw new ConfigError(
+      'invalid configuration:\n  EMC_ADMIN_PASSWORD (not set): required for the manager console (only role all on loopback may run without it)',
+    );
+  }
+  const generatedPassword = needsConsole && !e.EMC_ADMIN_PASSWORD ? generatePassword() : undefined;
   const dataDir = resolve(e.EMC_DATA_DIR);
   const url = e.DATABASE_URL ?? `file:${resolve(dataDir, 'emc.db')}`;
   return {
@@ -123,5 +151,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     logLevel: e.EMC_LOG_LEVEL,
     adminToken: e.EMC_ADMIN_TOKEN,
+    console: needsConsole
+      ? {
+          passwordHash: hashPassword(e.EMC_ADMIN_PASSWORD ?? generatedPassword!),
+          generatedPassword,
+          sessionSecret: e.EMC_SESSION_SECRET ?? randomBytes(32).toString('hex'),
+          trustProxy: e.EMC_TRUST_PROXY === 'true',
+        }
+      : undefined,
   };
 }

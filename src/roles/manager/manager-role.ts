@@ -1,16 +1,48 @@
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { testApi } from '../../api/test-api.js';
 import { healthRoute } from '../health-route.js';
+import { consolePages } from './console-pages.js';
+import { consoleSession } from './console-session.js';
+import { loginRoutes } from './login-routes.js';
+import { requireLogin, takeFlash } from './require-login.js';
 
-/**
- * The operator's role. The console itself (login, charts, pool control) is a
- * later milestone; today this listener serves the JSON test API and says so.
- */
+/** The operator's role: the login-protected console, and the JSON test API. */
 export function managerRole(config: Config): FastifyPluginAsync {
+  const consoleConfig = config.console;
+  if (!consoleConfig) throw new Error('the manager role needs the console configuration');
   return async (app) => {
     await app.register(healthRoute);
-    app.get('/', async (_request, reply) => reply.viewAsync('pages/manager-pending.hbs', { title: 'Manager' }));
     await app.register(testApi(config), { prefix: '/api' });
+
+    await app.register(async (ui) => {
+      // Strict CSP: scripts only from our own origin, so no inline script can run.
+      await ui.register(fastifyHelmet);
+      await ui.register(fastifyRateLimit, {
+        global: false,
+        errorResponseBuilder: (_request, context) => ({
+          statusCode: 429,
+          message: `too many login attempts; try again in ${Math.ceil(context.ttl / 1000)} s`,
+        }),
+      });
+      await ui.register(consoleSession, { config: consoleConfig });
+      await ui.register(loginRoutes(consoleConfig));
+
+      await ui.register(async (admin) => {
+        admin.addHook('onRequest', requireLogin);
+        // Every state-changing form carries the session's CSRF token (in the body, parsed by now).
+        admin.addHook('preHandler', (request, reply, done) => {
+          if (request.method === 'GET' || request.method === 'HEAD') return done();
+          admin.csrfProtection(request, reply, done);
+        });
+        admin.addHook('preHandler', async (request, reply) => {
+          reply.locals = { ...reply.locals, csrfToken: reply.generateCsrf(), loggedIn: true, flash: takeFlash(request.session) };
+        });
+        admin.get('/', async (_request, reply) => reply.redirect('/dashboard'));
+        await admin.register(consolePages(config));
+      });
+    });
   };
 }
