@@ -61,11 +61,11 @@ test('GET /image/<key> serves the stored type with an ETag, nosniff, and 304 on 
   assert.match(missing.body, /no image under the key &quot;nope&quot;/);
 });
 
-test('the manager listener says what it serves so far; the cache listener serves a node', async (t) => {
+test('the manager listener serves the console (behind a login) and the API; the cache listener serves a node', async (t) => {
   const manager = await buildTestApp(t, { listener: 'manager' });
-  const page = await manager.app.inject('/');
-  assert.equal(page.statusCode, 200);
-  assert.match(page.body, /console .* is not built yet/);
+  const page = await manager.app.inject({ url: '/', headers: { accept: 'text/html' } });
+  assert.equal(page.statusCode, 302);
+  assert.match(page.headers.location as string, /^\/login/);
   assert.equal((await manager.app.inject({ method: 'POST', url: '/api/list_keys' })).statusCode, 200);
 
   const cache = await buildTestApp(t, { listener: 'cache' });
