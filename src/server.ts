@@ -24,6 +24,14 @@ export async function startRole(config: Config): Promise<Running> {
   for (const [i, app] of apps.entries()) {
     await app.listen({ host: config.host, port: config.ports[listeners[i]!] });
   }
+  const generated = config.console?.generatedPassword;
+  if (generated) {
+    // Shown once on the terminal, never written to the structured log.
+    process.stderr.write(
+      `\n  Manager console: http://${config.host}:${config.ports.manager}\n` +
+        `  No EMC_ADMIN_PASSWORD was set, so this run's admin password is: ${generated}\n\n`,
+    );
+  }
   if (!config.adminToken && config.role !== 'cache') {
     first.log.warn('EMC_ADMIN_TOKEN is not set: the management API calls (delete_all, configure_cache) are open');
   }

@@ -34,6 +34,10 @@ test('emc start --role all serves web and manager over real HTTP and stops clean
   emc.child.kill('SIGTERM');
   assert.equal(await emc.exited, 0);
   assert.match(emc.output(), /EMC_ADMIN_TOKEN is not set/);
+  const password = /this run's admin password is: (\S+)/.exec(emc.output())?.[1];
+  assert.ok(password, 'role all on loopback prints a generated console password');
+  const logLines = emc.output().split('\n').filter((line) => line.startsWith('{'));
+  assert.ok(logLines.length > 0 && logLines.every((line) => !line.includes(password)), 'the password is in no log line');
 });
 
 test('a bad environment value stops emc with a message naming the variable', async () => {
