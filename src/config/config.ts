@@ -29,7 +29,17 @@ export const EnvSchema = z.object({
     .regex(/^(file:|postgres(ql)?:\/\/)/, 'must be a file: (SQLite) or postgres:// URL')
     .optional(),
   EMC_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-  EMC_BLOB_STORE: z.enum(['fs'], { message: "must be 'fs' (the S3 store is not built yet)" }).default('fs'),
+  EMC_BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  EMC_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  EMC_S3_PREFIX: z.string().max(512).default('images/'),
+  /** An S3-compatible endpoint (tests, MinIO); AWS itself needs none. */
+  EMC_S3_ENDPOINT: z.url().optional(),
+  EMC_METRICS: z.enum(['db', 'cloudwatch']).default('db'),
+  EMC_CW_NAMESPACE: z.string().regex(/^[\w./#:-]{1,255}$/, 'must be a CloudWatch namespace').default('ElasticMemcache'),
+  EMC_EC2_POOL_TAG: z.string().regex(/^[\w.:/=+@-]{1,200}$/, 'must be a tag value').default('default'),
+  EMC_EC2_ADDRESS: z.enum(['private', 'public']).default('private'),
+  EMC_EC2_LAUNCH_TEMPLATE: z.string().min(1).optional(),
+  EMC_RECONCILE_S: z.coerce.number().positive().max(3600).default(30),
   EMC_UPLOAD_LIMIT_MB: z.coerce.number().positive().max(1024).default(10),
   EMC_ROUTING: z.enum(ROUTER_KINDS).default('ring'),
   EMC_STATS_INTERVAL_S: z.coerce.number().positive().max(3600).default(5),
@@ -56,7 +66,20 @@ export type Config = {
   ports: { web: number; manager: number; cache: number };
   dataDir: string;
   database: DatabaseConfig;
-  blobStore: { kind: 'fs'; dir: string };
+  blobStore: {
+    kind: 'fs' | 's3';
+    /** The image folder of the `fs` store. */
+    dir: string;
+    s3: { bucket: string; prefix: string; endpoint: string | undefined } | undefined;
+  };
+  metrics: { kind: 'db' } | { kind: 'cloudwatch'; namespace: string };
+  ec2: {
+    /** The pool is the instances tagged emc:pool=<poolTag>. */
+    poolTag: string;
+    address: 'private' | 'public';
+    /** When no stopped member is left, launch from this template (optional). */
+    launchTemplate: string | undefined;
+  };
   uploadLimitBytes: number;
   cache: {
     routing: RouterKind;
@@ -76,6 +99,8 @@ export type Config = {
     lockTtlMs: number;
     /** How often a process checks the database for pool membership changes. */
     syncIntervalMs: number;
+    /** How often the manager drops members that stopped answering and restores the minimum. */
+    reconcileIntervalMs: number;
   };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
   adminToken: string | undefined;
@@ -103,6 +128,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     message: 'must not be above EMC_MAX_NODES',
     path: ['EMC_MIN_NODES'],
   })
+    .refine((e) => e.EMC_BLOB_STORE !== 's3' || e.EMC_S3_BUCKET, {
+      message: 'is required when EMC_BLOB_STORE=s3',
+      path: ['EMC_S3_BUCKET'],
+    })
     .refine((e) => e.EMC_PROVIDER !== 'inprocess' || e.EMC_ROLE === 'all' || e.EMC_ROLE === 'cache', {
       // In-process shards live inside one process: web, manager and scaler must be that process.
       message: 'in-process shards need EMC_ROLE=all; split roles need EMC_PROVIDER=process',
@@ -133,7 +162,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ports: { web: e.EMC_WEB_PORT, manager: e.EMC_MANAGER_PORT, cache: e.EMC_CACHE_PORT },
     dataDir,
     database: { provider: url.startsWith('file:') ? 'sqlite' : 'postgres', url, poolSize: e.EMC_DB_POOL_SIZE },
-    blobStore: { kind: e.EMC_BLOB_STORE, dir: resolve(dataDir, 'images') },
+    blobStore: {
+      kind: e.EMC_BLOB_STORE,
+      dir: resolve(dataDir, 'images'),
+      s3: e.EMC_S3_BUCKET ? { bucket: e.EMC_S3_BUCKET, prefix: e.EMC_S3_PREFIX, endpoint: e.EMC_S3_ENDPOINT } : undefined,
+    },
+    metrics: e.EMC_METRICS === 'cloudwatch' ? { kind: 'cloudwatch', namespace: e.EMC_CW_NAMESPACE } : { kind: 'db' },
+    ec2: { poolTag: e.EMC_EC2_POOL_TAG, address: e.EMC_EC2_ADDRESS, launchTemplate: e.EMC_EC2_LAUNCH_TEMPLATE },
     uploadLimitBytes: Math.round(e.EMC_UPLOAD_LIMIT_MB * 1024 * 1024),
     cache: {
       routing: e.EMC_ROUTING,
@@ -148,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       scalerIntervalMs: e.EMC_SCALER_INTERVAL_S * 1000,
       lockTtlMs: e.EMC_POOL_LOCK_TTL_S * 1000,
       syncIntervalMs: e.EMC_POOL_SYNC_MS,
+      reconcileIntervalMs: e.EMC_RECONCILE_S * 1000,
     },
     logLevel: e.EMC_LOG_LEVEL,
     adminToken: e.EMC_ADMIN_TOKEN,

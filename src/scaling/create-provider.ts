@@ -23,5 +23,7 @@ export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): 
       return createInProcessProvider({ loadConfig: () => loadSharedCacheConfig(db) });
     case 'process':
       return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs });
+    case 'ec2':
+      throw new Error('the ec2 provider is being wired in');
   }
 }

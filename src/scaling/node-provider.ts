@@ -10,7 +10,7 @@ export type ProvidedNode = {
   address: string;
 };
 
-export const PROVIDER_KINDS = ['inprocess', 'process'] as const;
+export const PROVIDER_KINDS = ['inprocess', 'process', 'ec2'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /**
