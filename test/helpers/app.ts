@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import type { ServiceOverrides } from '../../src/services.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { postgresUrl, resetPostgres, type TestDatabase } from './database.js';
+import { defaultDatabase, postgresUrl, resetPostgres, type TestDatabase } from './database.js';
 
 export { databases, postgresUrl, resetPostgres, type TestDatabase } from './database.js';
 
@@ -16,7 +16,7 @@ export type TestApp = { app: FastifyInstance; config: Config; dataDir: string };
 export async function buildTestApp(
   t: TestContext,
   {
-    database = 'sqlite',
+    database = defaultDatabase,
     env = {},
     overrides,
     ...options
