@@ -56,6 +56,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
     : undefined;
   const images = createImageService({ db, blobs, cache: pool, log });
   let follower: NodeJS.Timeout | undefined;
+  let reconciler: NodeJS.Timeout | undefined;
   return {
     db,
     blobs,
@@ -71,9 +72,15 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
       follower = setInterval(() => {
         controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'));
       }, syncIntervalMs).unref();
+      if (managesPool(config)) {
+        reconciler = setInterval(() => {
+          controller.reconcile().catch((err) => log.warn({ err }, 'could not reconcile the pool'));
+        }, config.pool.reconcileIntervalMs).unref();
+      }
     },
     async close() {
       clearInterval(follower);
+      clearInterval(reconciler);
       await scaler?.stop();
       await publisher.stop();
       await provider.close();

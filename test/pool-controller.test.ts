@@ -87,3 +87,21 @@ for (const database of databases) {
     });
   });
 }
+
+test('reconcile: a node stopped behind our back leaves the ring and the pool grows back to its minimum', { timeout: 90_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { env: { EMC_PROVIDER: 'process', EMC_MIN_NODES: '2', EMC_CACHE_TIMEOUT_MS: '500' } });
+  const before = await readMembers(app.services.db);
+  assert.equal(before.length, 2);
+  const victim = before[1]!;
+  process.kill(Number(victim.instanceId!.replace('pid:', '')), 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+
+  await app.services.controller.reconcile();
+  const after = await readMembers(app.services.db);
+  assert.equal(after.length, 2, 'back at the minimum');
+  assert.equal(after[0]!.instanceId, before[0]!.instanceId, 'the healthy node stayed');
+  assert.notEqual(after[1]!.instanceId, victim.instanceId, 'the dead node was replaced by a new process');
+  assert.deepEqual(app.services.pool.nodes().map((n) => n.id).sort(), after.map((m) => m.id).sort());
+  const events = await app.services.db.scalingEvent.findMany({ orderBy: { id: 'asc' } });
+  assert.match(events.at(-1)!.reason, /reconcile: bring the pool to its minimum of 2 nodes/);
+});

@@ -45,7 +45,7 @@ export const EnvSchema = z.object({
   EMC_STATS_INTERVAL_S: z.coerce.number().positive().max(3600).default(5),
   EMC_CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   EMC_NODE_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
-  EMC_PROVIDER: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')} (ec2 is not built yet)` }).default('inprocess'),
+  EMC_PROVIDER: z.enum(PROVIDER_KINDS).default('inprocess'),
   EMC_MIN_NODES: z.coerce.number().int().min(1).max(64).default(1),
   EMC_MAX_NODES: z.coerce.number().int().min(1).max(64).default(8),
   EMC_SCALER_INTERVAL_S: z.coerce.number().positive().max(3600).default(60),
@@ -86,8 +86,10 @@ export type Config = {
     statsIntervalMs: number;
     /** How long the web tier waits for a cache node before serving from the image store. */
     timeoutMs: number;
-    /** This process's node id when it runs role `cache`. */
-    nodeId: string;
+    /** This process's node id when it runs role `cache`, if configured (see cache-node-services). */
+    nodeId: string | undefined;
+    /** The id a cache node uses when none is configured and no EC2 tag names it. */
+    defaultNodeId: string;
   };
   pool: {
     provider: ProviderKind;
@@ -174,7 +176,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       routing: e.EMC_ROUTING,
       statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,
       timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
-      nodeId: e.EMC_NODE_ID ?? `${hostname()}:${e.EMC_CACHE_PORT}`,
+      nodeId: e.EMC_NODE_ID,
+      defaultNodeId: `${hostname()}:${e.EMC_CACHE_PORT}`,
     },
     pool: {
       provider: e.EMC_PROVIDER,

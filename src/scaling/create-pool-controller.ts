@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Mutex } from 'async-mutex';
 import type { Db } from '../db/database.js';
-import { AppError } from '../http/app-error.js';
+import { AppError, NotFoundError } from '../http/app-error.js';
 import type { CacheNode } from '../pool/cache-node.js';
 import type { CachePool } from '../pool/cache-pool.js';
+import type { MigrationReport } from '../pool/migrate-entries.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
-import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
+import type { ManagedPoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
 import type { PoolLock } from './pool-lock.js';
 import { commitMembership, nextNodeIds, readMembers, readVersion } from './pool-membership.js';
 import { recordScalingEvent } from './scaling-events.js';
@@ -20,12 +21,7 @@ type Deps = {
   log: FastifyBaseLogger;
 };
 
-export type ManagedPoolController = PoolController & {
-  /** Makes this process's pool route to the database's members (another process may have changed them). */
-  sync(): Promise<void>;
-  /** At a manager's start: drop members that no longer answer, then grow to the minimum. */
-  reconcile(): Promise<void>;
-};
+export type { ManagedPoolController } from './pool-controller.js';
 
 const plural = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
 
@@ -54,6 +50,38 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
     if (target > maxNodes) throw new AppError(400, `the pool cannot grow above its maximum of ${plural(maxNodes)}`);
   }
 
+  /** Entries move before membership changes, and a leaving node stops only after its entries moved. */
+  async function transition(members: ProvidedNode[], next: ProvidedNode[], joined: ProvidedNode[]): Promise<MigrationReport> {
+    const leaving = members.filter((m) => !next.includes(m));
+    let report;
+    try {
+      report = await pool.resize(next.map(clientFor));
+      await commitMembership(db, joined, leaving.map((m) => m.id));
+    } catch (err) {
+      // Nothing was recorded: route to the recorded members again and stop what we started.
+      await pool.follow(members.map(clientFor));
+      await Promise.all(joined.map((n) => provider.stop(n.id).catch(() => undefined)));
+      throw err;
+    }
+    syncedVersion = await readVersion(db);
+    await Promise.all(leaving.map((m) => provider.stop(m.id).catch((err) => log.warn({ err, node: m.id }, 'node did not stop cleanly'))));
+    return report;
+  }
+
+  /** Under the lock: the chosen member leaves, the others stay. */
+  async function remove(id: string, request: ResizeRequest): Promise<ResizeOutcome> {
+    await sync();
+    const members = await readMembers(db);
+    if (!members.some((m) => m.id === id)) throw new NotFoundError(`the pool has no active node ${id}`);
+    const from = members.length;
+    checkBounds(from - 1);
+    const next = members.filter((m) => m.id !== id);
+    const report = await transition(members, next, []);
+    await recordScalingEvent(db, { ...request, fromNodes: from, toNodes: next.length });
+    log.info({ node: id, from, to: next.length, moved: report.moved, actor: request.actor }, 'pool node removed');
+    return { from, to: next.length, message: `stopped ${id}: the pool went from ${plural(from)} to ${plural(next.length)}` };
+  }
+
   /** Under the lock: start or stop nodes, move entries, record membership and the event. */
   async function apply(target: number, request: ResizeRequest): Promise<ResizeOutcome> {
     await sync();
@@ -78,20 +106,7 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
       staying = members.slice(0, target); // the newest nodes leave first
     }
     const next = [...staying, ...joined];
-    const leaving = members.filter((m) => !next.includes(m));
-    // Entries move before membership changes, and a leaving node stops only after its entries moved.
-    let report;
-    try {
-      report = await pool.resize(next.map(clientFor));
-      await commitMembership(db, joined, leaving.map((m) => m.id));
-    } catch (err) {
-      // Nothing was recorded: route to the recorded members again and stop what we started.
-      await pool.follow(members.map(clientFor));
-      await Promise.all(joined.map((n) => provider.stop(n.id).catch(() => undefined)));
-      throw err;
-    }
-    syncedVersion = await readVersion(db);
-    await Promise.all(leaving.map((m) => provider.stop(m.id).catch((err) => log.warn({ err, node: m.id }, 'node did not stop cleanly'))));
+    const report = await transition(members, next, joined);
     const reached = next.length;
     const shortfall = reached !== target ? ` (only ${reached} of ${target} could be started)` : '';
     await recordScalingEvent(db, { ...event, toNodes: reached, reason: `${request.reason}${shortfall}` });
@@ -106,6 +121,7 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
       return local.runExclusive(() => lock.run(() => apply(target, request)));
     },
     sync: () => local.runExclusive(sync),
+    removeNode: (id, request) => local.runExclusive(() => lock.run(() => remove(id, request))),
     reconcile() {
       return local.runExclusive(() => lock.run(async () => {
         const members = await readMembers(db);
@@ -116,10 +132,15 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
           await Promise.all(dead.map((m) => provider.stop(m.id).catch(() => undefined)));
           log.warn({ nodes: dead.map((m) => m.id) }, 'dropped pool members that no longer answer');
         }
+        // Nodes running for us that no membership records (a resize that died half-way) only cost money.
+        const recorded = new Set(members.map((m) => m.id));
+        const orphans = (await provider.list()).filter((n) => !recorded.has(n.id));
+        await Promise.all(orphans.map((n) => provider.stop(n.id).catch(() => undefined)));
+        if (orphans.length > 0) log.warn({ nodes: orphans.map((n) => n.id) }, 'stopped nodes the pool does not record');
         await sync();
         const size = members.length - dead.length;
         if (size < minNodes) {
-          await apply(minNodes, { actor: 'operator', reason: `start-up: bring the pool to its minimum of ${plural(minNodes)}` });
+          await apply(minNodes, { actor: 'operator', reason: `reconcile: bring the pool to its minimum of ${plural(minNodes)}` });
         }
       }));
     },

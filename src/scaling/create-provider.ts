@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
+import { createEc2Client } from './ec2-instances.js';
+import { createEc2Provider } from './ec2-provider.js';
 import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
@@ -24,6 +26,14 @@ export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): 
     case 'process':
       return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs });
     case 'ec2':
-      throw new Error('the ec2 provider is being wired in');
+      return createEc2Provider({
+        ec2: createEc2Client(),
+        poolTag: config.ec2.poolTag,
+        address: config.ec2.address,
+        nodePort: config.ports.cache,
+        launchTemplate: config.ec2.launchTemplate,
+        timeoutMs: config.cache.timeoutMs,
+        log,
+      });
   }
 }

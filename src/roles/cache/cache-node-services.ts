@@ -6,6 +6,26 @@ import { createDb } from '../../db/database.js';
 import { migrate } from '../../db/migrate.js';
 import { createDbMetricsSink } from '../../metrics/db-metrics-sink.js';
 import { createStatsPublisher } from '../../metrics/stats-publisher.js';
+import { readInstanceId, readInstanceMetadata } from '../../scaling/instance-metadata.js';
+
+const NODE_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * The id this node publishes its statistics under. On EC2 the provider tags the
+ * instance emc:node=<pool node id> before starting it, so the node names itself
+ * like its pool membership; the instance id is the fallback. Off EC2 nothing is
+ * asked of the metadata service.
+ */
+async function resolveNodeId(config: Config): Promise<string> {
+  if (config.cache.nodeId) return config.cache.nodeId;
+  if (config.pool.provider === 'ec2') {
+    const tagged = await readInstanceMetadata('tags/instance/emc:node');
+    if (tagged && NODE_ID.test(tagged)) return tagged;
+    const instanceId = await readInstanceId();
+    if (instanceId) return instanceId;
+  }
+  return config.cache.defaultNodeId;
+}
 
 /** What a cache-role process runs on: its store, configured from the database before it serves. */
 export type CacheNodeServices = { nodeId: string; store: CacheStore; start(): void; close(): Promise<void> };
@@ -15,7 +35,7 @@ export async function createCacheNodeServices(config: Config, log: FastifyBaseLo
   const db = createDb(config.database);
   const cacheConfig = await loadSharedCacheConfig(db);
   const store = createCacheStore(cacheConfig);
-  const nodeId = config.cache.nodeId;
+  const nodeId = await resolveNodeId(config);
   log.info({ nodeId, ...cacheConfig }, 'cache node configured');
   const metrics = createDbMetricsSink({ db, log });
   const publisher = createStatsPublisher({

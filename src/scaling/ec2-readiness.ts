@@ -1,0 +1,55 @@
+import type { Ec2Pool, PoolInstance } from './ec2-instances.js';
+import type { Sleep } from './ec2-retry.js';
+import type { HealthCheck } from './http-probe.js';
+
+export type Readiness = {
+  pool: Pick<Ec2Pool, 'describe'>;
+  address: 'private' | 'public';
+  nodePort: number;
+  pollMs: number;
+  /** What the deadline allowed, for the messages. */
+  budgetMs: number;
+  sleep: Sleep;
+  fetchHealth: HealthCheck;
+  /** Aborted when the provider closes. */
+  signal: AbortSignal;
+};
+
+const PROBE_TIMEOUT_MS = 2000;
+
+/** Where the web tier reaches an instance's cache node; undefined while it has no such IP. */
+export function originOf(instance: PoolInstance, address: 'private' | 'public', nodePort: number): string | undefined {
+  const ip = address === 'private' ? instance.privateIp : instance.publicIp;
+  return ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${nodePort}` : undefined;
+}
+
+async function pause(r: Readiness, deadline: number, timeoutMessage: string): Promise<void> {
+  if (r.signal.aborted) throw new Error('the ec2 provider closed');
+  const left = deadline - Date.now();
+  if (left <= 0) throw new Error(timeoutMessage);
+  await r.sleep(Math.min(r.pollMs, left), r.signal);
+}
+
+async function waitRunning(r: Readiness, instanceId: string, deadline: number): Promise<string> {
+  for (;;) {
+    const instance = await r.pool.describe(instanceId);
+    const state = instance?.state;
+    const origin = instance && originOf(instance, r.address, r.nodePort);
+    if (state === 'running' && origin) return origin;
+    if (state === 'running' && r.address === 'public') throw new Error(`instance ${instanceId} runs without a public IP address`);
+    // 'stopped' is not final: EC2 may describe an instance that was just started as stopped for a moment.
+    if (state === 'stopping' || state === 'shutting-down' || state === 'terminated') throw new Error(`instance ${instanceId} went ${state}`);
+    await pause(r, deadline, `instance ${instanceId} was not running within ${r.budgetMs} ms (last state: ${state ?? 'unknown'})`);
+  }
+}
+
+/** Resolves the node's origin once the instance runs and its cache node answers GET /health. */
+export async function waitUntilServing(r: Readiness, instanceId: string, deadline: number): Promise<string> {
+  const origin = await waitRunning(r, instanceId, deadline);
+  const url = `${origin}/health`;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left > 0 && (await r.fetchHealth(url, Math.min(left, PROBE_TIMEOUT_MS)))) return origin;
+    await pause(r, deadline, `${url} did not answer within ${r.budgetMs} ms`);
+  }
+}
