@@ -28,7 +28,8 @@ test('a bad value is refused with a message naming the variable', () => {
     [{ EMC_WEB_PORT: 'eighty' }, /EMC_WEB_PORT/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL=.*file: \(SQLite\) or postgres:\/\/ URL/],
     [{ EMC_UPLOAD_LIMIT_MB: '-1' }, /EMC_UPLOAD_LIMIT_MB/],
-    [{ EMC_BLOB_STORE: 's3' }, /EMC_BLOB_STORE=.*not built yet/],
+    [{ EMC_BLOB_STORE: 's3' }, /EMC_S3_BUCKET \(not set\): is required when EMC_BLOB_STORE=s3/],
+    [{ EMC_BLOB_STORE: 'gcs' }, /EMC_BLOB_STORE="gcs"/],
     [{ EMC_LOG_LEVEL: 'loud' }, /EMC_LOG_LEVEL/],
   ];
   for (const [env, message] of bad) {

@@ -23,3 +23,16 @@ export interface PoolController {
   /** Rejects with a 4xx AppError when the target is outside the bounds. */
   resize(target: number, request: ResizeRequest): Promise<ResizeOutcome>;
 }
+
+/** The controller of a process that routes to the pool (web, manager, scaler). */
+export type ManagedPoolController = PoolController & {
+  /** Makes this process's pool route to the database's members (another process may have changed them). */
+  sync(): Promise<void>;
+  /** At a manager's start: drop members that no longer answer, then grow to the minimum. */
+  reconcile(): Promise<void>;
+  /**
+   * Takes one chosen member out of the pool (its entries move first) and stops it.
+   * Rejects with a 404 AppError for an unknown id, a 400 one below the minimum.
+   */
+  removeNode(id: string, request: ResizeRequest): Promise<ResizeOutcome>;
+};

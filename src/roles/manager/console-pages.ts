@@ -1,10 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
+import { cachePage } from './cache-page.js';
+import { dangerZone } from './danger-zone.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { poolPage } from './pool-page.js';
 
 /** The console's pages behind the login; each area is its own plugin. */
-export function consolePages(_config: Config): FastifyPluginAsync {
+export function consolePages(config: Config): FastifyPluginAsync {
   return async (app) => {
     await app.register(dashboardRoutes);
+    await app.register(cachePage);
+    await app.register(poolPage(config));
+    await app.register(dangerZone(config));
   };
 }
