@@ -1,0 +1,137 @@
+// Renders deploy/user-data.yaml.tpl for one role: the cloud-init user-data that writes the
+// environment file and the systemd unit on an instance booted from the project's AMI.
+//
+//   npx tsx deploy/render-user-data.ts <role> KEY=VALUE... > user-data.yaml
+//
+// The variables are checked before anything is written: the role's required ones, every
+// value against the app's own configuration schema, and no AWS credentials at all (the
+// instance profile supplies them through the SDK's default provider chain).
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EnvSchema, loadConfig, roles, type Role } from '../src/config/config.js';
+
+export class RenderError extends Error {}
+
+type Requirement = { name: string; pattern?: RegExp; hint: string };
+
+const postgres: Requirement = {
+  name: 'DATABASE_URL',
+  pattern: /^postgres(ql)?:\/\//,
+  hint: 'the shared RDS PostgreSQL database, postgres://user:password@host:5432/db?sslmode=...',
+};
+const s3: Requirement[] = [
+  { name: 'EMC_BLOB_STORE', pattern: /^s3$/, hint: 'must be s3: every web and manager host shares one image store' },
+  { name: 'EMC_S3_BUCKET', hint: 'the S3 bucket holding the images' },
+];
+const ec2: Requirement = { name: 'EMC_PROVIDER', pattern: /^ec2$/, hint: 'must be ec2: the cache nodes are EC2 instances' };
+const poolTag: Requirement = { name: 'EMC_EC2_POOL_TAG', hint: 'the value of the emc:pool tag on the cache instances' };
+const adminPassword: Requirement = { name: 'EMC_ADMIN_PASSWORD', hint: 'the manager console login (at least 8 characters)' };
+
+/** What each role cannot run without on AWS (the app's own defaults are for one laptop). */
+export const REQUIRED: Record<Role, readonly Requirement[]> = {
+  // web too: the JSON test API's configure_cache?numNodes= resizes the pool from whichever host serves it.
+  web: [postgres, ...s3, ec2, poolTag],
+  manager: [postgres, ...s3, ec2, poolTag, adminPassword],
+  cache: [postgres],
+  scaler: [postgres, ec2, poolTag],
+  // One self-contained host: embedded SQLite and files under EMC_DATA_DIR unless told otherwise.
+  all: [adminPassword],
+};
+
+/** Set for every role unless given: listen on the instance's interfaces, keep data in the unit's StateDirectory. */
+export const DEFAULTS: Readonly<Record<string, string>> = {
+  EMC_HOST: '0.0.0.0',
+  EMC_DATA_DIR: '/var/lib/elastic-memcache',
+};
+
+/** Besides the app's own variables: the SDK's region (found from instance metadata when absent) and Node's options. */
+const EXTRA = new Set(['AWS_REGION', 'NODE_OPTIONS']);
+const CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE)$/;
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const TEMPLATE_PATH = join(here, 'user-data.yaml.tpl');
+const ENV_INDENT = ' '.repeat(6);
+
+export function renderUserData(role: string, vars: Record<string, string>): string {
+  if (!(roles as readonly string[]).includes(role)) {
+    throw new RenderError(`unknown role "${role}": expected one of ${roles.join(', ')}`);
+  }
+  const env = checkedEnvironment(role as Role, vars);
+  const lines = ['NODE_ENV=production', ...Object.entries(env).map(([key, value]) => `${key}=${quoteEnvValue(value)}`)];
+  const filled: Record<string, string> = {
+    ROLE: role,
+    ENVIRONMENT: lines.map((line) => ENV_INDENT + line).join('\n'),
+  };
+  // One pass: a value that happens to contain "{{" is never read as a placeholder.
+  return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
+    const value = filled[name];
+    if (value === undefined) throw new RenderError(`the template has an unknown placeholder {{${name}}}`);
+    return value;
+  });
+}
+
+function checkedEnvironment(role: Role, vars: Record<string, string>): Record<string, string> {
+  const known = new Set(Object.keys(EnvSchema.shape));
+  for (const [name, value] of Object.entries(vars)) {
+    if (CREDENTIALS.test(name)) {
+      throw new RenderError(`${name}: AWS credentials never go into the configuration; attach the role's instance profile instead`);
+    }
+    if (name === 'EMC_ROLE' && value !== role) throw new RenderError(`EMC_ROLE=${JSON.stringify(value)} contradicts the role "${role}"`);
+    if (!known.has(name) && !EXTRA.has(name)) throw new RenderError(`${name}: not a variable elastic-memcache reads (a typo?)`);
+    // A line break (for the env file or for YAML, which also breaks at U+0085, U+2028 and U+2029)
+    // or any other control character could add lines, or whole cloud-init keys, to the user-data.
+    if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) {
+      throw new RenderError(`${name}: the value contains a line break or another control character`);
+    }
+  }
+  for (const need of REQUIRED[role]) {
+    const value = vars[need.name];
+    if (value === undefined || value === '') throw new RenderError(`${need.name} is required for role ${role}: ${need.hint}`);
+    if (need.pattern && !need.pattern.test(value)) {
+      throw new RenderError(`${need.name}=${JSON.stringify(value)} does not fit role ${role}: ${need.hint}`);
+    }
+  }
+  const env: Record<string, string> = { ...DEFAULTS };
+  for (const [name, value] of Object.entries(vars)) if (name !== 'EMC_ROLE' && value !== '') env[name] = value;
+  try {
+    // The same validation the app runs at start, so a bad value fails here and not on the instance.
+    loadConfig({ ...env, EMC_ROLE: role });
+  } catch (err) {
+    throw new RenderError((err as Error).message);
+  }
+  return env;
+}
+
+/**
+ * A value for a systemd EnvironmentFile (and a POSIX shell): double-quoted, with the four
+ * characters that are special inside double quotes escaped. Control characters are refused
+ * before this, so a value is always exactly one line.
+ */
+export function quoteEnvValue(value: string): string {
+  return `"${value.replace(/["\\$`]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `KEY=VALUE` arguments (the value may itself contain "="). */
+export function parseAssignments(args: readonly string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new RenderError(`"${arg}" is not KEY=VALUE`);
+    vars[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return vars;
+}
+
+const usage = `usage: tsx deploy/render-user-data.ts <${roles.join('|')}> KEY=VALUE... > user-data.yaml`;
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  const [role, ...assignments] = process.argv.slice(2);
+  try {
+    if (!role || role === '-h' || role === '--help') throw new RenderError(usage);
+    process.stdout.write(renderUserData(role, parseAssignments(assignments)));
+  } catch (err) {
+    console.error(err instanceof RenderError ? err.message : err);
+    process.exit(2);
+  }
+}

