@@ -3,7 +3,7 @@ import type { Config } from './config/config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createImageService, type ImageService } from './images/image-service.js';
-import { createDbMetricsSink } from './metrics/db-metrics-sink.js';
+import { createMetricsSink } from './metrics/create-metrics-sink.js';
 import type { MetricsSink } from './metrics/metrics-sink.js';
 import { createStatsPublisher } from './metrics/stats-publisher.js';
 import { createCachePool, type CachePool } from './pool/cache-pool.js';
@@ -13,7 +13,7 @@ import type { NodeProvider } from './scaling/node-provider.js';
 import { createPoolLock } from './scaling/pool-lock.js';
 import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
 import type { BlobStore } from './storage/blob-store.js';
-import { createFsBlobStore } from './storage/fs-blob-store.js';
+import { createBlobStore } from './storage/create-blob-store.js';
 
 /** The shared infrastructure of a web, manager or scaler process, whichever listeners it serves. */
 export type Services = {
@@ -40,8 +40,8 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const applied = await migrate(config.database);
   if (applied.length > 0) log.info({ applied }, 'database migrations applied');
   const db = overrides.db ?? createDb(config.database);
-  const blobs = overrides.blobs ?? createFsBlobStore(config.blobStore.dir);
-  const metrics = overrides.metrics ?? createDbMetricsSink({ db, log });
+  const blobs = overrides.blobs ?? createBlobStore(config.blobStore);
+  const metrics = overrides.metrics ?? createMetricsSink(config.metrics, { db, log });
   const provider = overrides.provider ?? createProvider(config, db, log);
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
   const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;

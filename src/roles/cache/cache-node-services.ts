@@ -4,7 +4,7 @@ import { loadSharedCacheConfig } from '../../cache/shared-cache-config.js';
 import type { Config } from '../../config/config.js';
 import { createDb } from '../../db/database.js';
 import { migrate } from '../../db/migrate.js';
-import { createDbMetricsSink } from '../../metrics/db-metrics-sink.js';
+import { createMetricsSink } from '../../metrics/create-metrics-sink.js';
 import { createStatsPublisher } from '../../metrics/stats-publisher.js';
 import { readInstanceId, readInstanceMetadata } from '../../scaling/instance-metadata.js';
 
@@ -37,7 +37,7 @@ export async function createCacheNodeServices(config: Config, log: FastifyBaseLo
   const store = createCacheStore(cacheConfig);
   const nodeId = await resolveNodeId(config);
   log.info({ nodeId, ...cacheConfig }, 'cache node configured');
-  const metrics = createDbMetricsSink({ db, log });
+  const metrics = createMetricsSink(config.metrics, { db, log });
   const publisher = createStatsPublisher({
     sink: metrics,
     sources: () => [{ nodeId, stats: () => store.stats() }],

@@ -1,0 +1,21 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Db } from '../db/database.js';
+import { createCloudWatchClient, createCloudWatchSink } from './cloudwatch-sink.js';
+import { createDbMetricsSink } from './db-metrics-sink.js';
+import type { MetricsSink } from './metrics-sink.js';
+
+/** The sink the configuration names. */
+export function createMetricsSink(config: Config['metrics'], { db, log }: { db: Db; log: Pick<FastifyBaseLogger, 'warn'> }): MetricsSink {
+  if (config.kind === 'db') return createDbMetricsSink({ db, log });
+  const cloudwatch = createCloudWatchClient();
+  const sink = createCloudWatchSink({ cloudwatch, namespace: config.namespace });
+  // The sink leaves its client to whoever made it, which is this function.
+  return {
+    ...sink,
+    async close() {
+      await sink.close();
+      cloudwatch.destroy();
+    },
+  };
+}

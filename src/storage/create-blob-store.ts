@@ -1,0 +1,13 @@
+import type { Config } from '../config/config.js';
+import type { BlobStore } from './blob-store.js';
+import { createFsBlobStore } from './fs-blob-store.js';
+import { createS3BlobStore, createS3Client } from './s3-blob-store.js';
+
+/** The store the configuration names; an S3 store owns (and on close destroys) its client. */
+export function createBlobStore(config: Config['blobStore']): BlobStore {
+  if (config.kind === 'fs') return createFsBlobStore(config.dir);
+  // Configuration refuses EMC_BLOB_STORE=s3 without a bucket; this only narrows the type.
+  if (!config.s3) throw new Error('the s3 blob store needs EMC_S3_BUCKET');
+  const { bucket, prefix, endpoint } = config.s3;
+  return createS3BlobStore({ s3: createS3Client({ endpoint }), bucket, prefix });
+}
