@@ -5,9 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { benchImage } from './bench-image.js';
 import { freePort, startServer, stopAll, type Server } from './bench-processes.js';
+import { atLeast, fixed, median } from './bench-stats.js';
+import type { Bench, BenchOptions, BenchOutcome } from './bench-types.js';
+import { CONNECTIONS, load } from './load.js';
+import { startAllRole, upload } from './web-server.js';
 
 export type HitPathResult = {
   target: string;
@@ -17,54 +20,36 @@ export type HitPathResult = {
   errors: number;
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const TARGETS = { inProcess: 0.85, http: 0.45 };
 
-async function measure(url: string, durationS: number): Promise<{ rps: number; errors: number }> {
-  const result = await autocannon({ url, connections: 50, duration: durationS, pipelining: 1 });
-  return { rps: result.requests.average, errors: result.errors + result.non2xx };
-}
-
-export async function benchHitPath({ runs = 3, durationS = 8 } = {}): Promise<HitPathResult[]> {
+export async function benchHitPath({ runs = 3, durationS = 8 }: Partial<BenchOptions> = {}): Promise<HitPathResult[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'emc-bench-'));
-  const env = { EMC_DATA_DIR: dataDir };
   const servers: Server[] = [];
   try {
-    const [ceilingPort, webPort, httpWebPort, ...managerPorts] = await Promise.all(Array.from({ length: 5 }, freePort));
-    const ports = (web: number, manager: number) => ({ EMC_WEB_PORT: String(web), EMC_MANAGER_PORT: String(manager) });
-    servers.push(await startServer('ceiling', 'bench/servers/ceiling.ts', [String(ceilingPort)], env, `http://127.0.0.1:${ceilingPort}/image/x`));
-    servers.push(
-      await startServer('in-process', 'src/cli.ts', ['start', '--role', 'all'], { ...env, ...ports(webPort, managerPorts[0]!) }, `http://127.0.0.1:${webPort}/health`),
-    );
+    const ceilingPort = await freePort();
+    servers.push(await startServer('ceiling', 'bench/servers/ceiling.ts', [String(ceilingPort)], {}, `http://127.0.0.1:${ceilingPort}/image/x`));
+    const inProcess = await startAllRole('in-process', { EMC_DATA_DIR: dataDir });
+    servers.push(inProcess.server);
     // The product's own multi-process pool: two cache-role children on loopback.
-    servers.push(
-      await startServer(
-        'process pool',
-        'src/cli.ts',
-        ['start', '--role', 'all'],
-        { EMC_DATA_DIR: join(dataDir, 'process-pool'), EMC_PROVIDER: 'process', EMC_MIN_NODES: '2', ...ports(httpWebPort, managerPorts[1]!) },
-        `http://127.0.0.1:${httpWebPort}/health`,
-      ),
-    );
-
-    for (const port of [webPort, httpWebPort]) {
-      const form = new FormData();
-      form.set('key', 'bench');
-      form.set('file', new Blob([benchImage()]), 'bench.png');
-      const uploaded = await fetch(`http://127.0.0.1:${port}/api/upload`, { method: 'POST', body: form });
-      if (!uploaded.ok) throw new Error(`upload failed: ${await uploaded.text()}`);
-    }
+    const processPool = await startAllRole('process pool', {
+      EMC_DATA_DIR: join(dataDir, 'process-pool'),
+      EMC_PROVIDER: 'process',
+      EMC_MIN_NODES: '2',
+    });
+    servers.push(processPool.server);
+    for (const { base } of [inProcess, processPool]) await upload(base, 'bench', benchImage());
 
     const targets = [
       { name: 'ceiling (bare Fastify, preloaded Buffer)', url: `http://127.0.0.1:${ceilingPort}/image/bench` },
-      { name: 'web role, in-process shards', url: `http://127.0.0.1:${webPort}/image/bench` },
-      { name: 'web role, 2 cache processes over HTTP', url: `http://127.0.0.1:${httpWebPort}/image/bench` },
+      { name: 'web role, in-process shards', url: `${inProcess.base}/image/bench` },
+      { name: 'web role, 2 cache processes over HTTP', url: `${processPool.base}/image/bench` },
     ];
-    for (const target of targets) await measure(target.url, 2); // warm up: JIT, connections, first fill
+    for (const target of targets) await load({ url: target.url, duration: 2 }); // warm up: JIT, connections, first fill
     const samples = new Map(targets.map((t) => [t.name, { rps: [] as number[], errors: 0 }]));
     // Rounds interleave the targets so drift in the machine's load hits all of them alike.
     for (let round = 0; round < runs; round++) {
       for (const target of targets) {
-        const { rps, errors } = await measure(target.url, durationS);
+        const { rps, errors } = await load({ url: target.url, duration: durationS });
         samples.get(target.name)!.rps.push(rps);
         samples.get(target.name)!.errors += errors;
       }
@@ -79,3 +64,27 @@ export async function benchHitPath({ runs = 3, durationS = 8 } = {}): Promise<Hi
     await rm(dataDir, { recursive: true, force: true });
   }
 }
+
+export const hitPathBench: Bench = {
+  id: 'a',
+  name: 'hit path vs ceiling',
+  async run(options): Promise<BenchOutcome> {
+    const results = await benchHitPath(options);
+    const [, inProcess, http] = results;
+    return {
+      heading: `hit path, 100 KB image, ${CONNECTIONS} connections, median of ${options.runs} × ${options.durationS} s`,
+      rows: results.map((r) => ({
+        target: r.target,
+        'median req/s': Math.round(r.median),
+        'ratio to ceiling': fixed(r.ratioToCeiling),
+        runs: r.requestsPerSecond.map(Math.round).join(' / '),
+        errors: r.errors,
+      })),
+      verdicts: [
+        atLeast('in-process shards / ceiling', inProcess!.ratioToCeiling, TARGETS.inProcess),
+        atLeast('2 cache processes over HTTP / ceiling', http!.ratioToCeiling, TARGETS.http),
+      ],
+      data: results,
+    };
+  },
+};

@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import type { Config } from './config/config.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { createHandlebars } from './http/view-helpers.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { cacheRole } from './roles/cache/cache-role.js';
@@ -31,6 +32,21 @@ export type BuildOptions = {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Never written to the log. The request serializer logs method, URL and addresses only, but
+ * @fastify/multipart logs the request headers (`busboyOptions.headers`) at trace level, and
+ * any headers object or configuration-like field logged later is covered too. Explicit paths
+ * only: a wildcard path makes pino inspect every key of every line, several microseconds a
+ * line on the request path.
+ */
+export const REDACTED_LOG_PATHS = [
+  ...['req.headers', 'busboyOptions.headers', 'headers', 'request.headers'].flatMap((at) => [`${at}.authorization`, `${at}.cookie`]),
+  'res.headers["set-cookie"]',
+  'headers["set-cookie"]',
+  // Fields named like a secret, at the top of a log line.
+  ...['password', 'passwordHash', 'token', 'adminToken', 'sessionSecret', 'secretAccessKey', 'sessionToken', 'databaseUrl', 'env', 'childEnv'],
+];
+
 function defaultListener(config: Config): Listener {
   return config.role === 'manager' || config.role === 'cache' ? config.role : 'web';
 }
@@ -41,7 +57,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: {
       level: config.logLevel,
       base: { role: listener },
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
@@ -51,10 +67,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   if (listener === 'cache') {
     const node = await createCacheNodeServices(config, app.log);
+    if (!config.cache.token && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+      app.log.warn(`EMC_CACHE_TOKEN is not set: this cache node answers anyone who can reach ${config.host}:${config.ports.cache}`);
+    }
     app.addHook('onReady', async () => node.start());
     app.addHook('onClose', () => node.close());
     await registerCommon(app, listener);
-    await app.register(cacheRole(node.store));
+    await app.register(cacheRole(node.store, { token: config.cache.token }));
     return app;
   }
   const services = options.services ?? (await createServices(config, app.log, options.overrides));
@@ -70,6 +89,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 }
 
 async function registerCommon(app: FastifyInstance, listener: Listener): Promise<void> {
+  // First, on the root scope: every answer gets them, errors and unknown paths included.
+  await registerSecurityHeaders(app, listener);
   await app.register(fastifyView, {
     engine: { handlebars: createHandlebars() },
     root: join(root, 'views'),

@@ -33,6 +33,20 @@ export type Services = {
 /** Real components can be swapped for tests (a failing store, a fake provider...). */
 export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics' | 'provider'>>;
 
+/**
+ * A timer task that skips its tick while the previous run is still going: a reconcile that
+ * waits for the lock or starts a node (or a sync against a slow database) must not queue
+ * up one more run per tick.
+ */
+function notOverlapping(task: () => Promise<unknown>): () => void {
+  let running = false;
+  return () => {
+    if (running) return;
+    running = true;
+    void task().finally(() => (running = false));
+  };
+}
+
 const runsScaler = (config: Config) => config.role === 'all' || config.role === 'scaler';
 const managesPool = (config: Config) => config.role === 'all' || config.role === 'manager';
 
@@ -69,13 +83,15 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
     start() {
       publisher.start();
       scaler?.start();
-      follower = setInterval(() => {
-        controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'));
-      }, syncIntervalMs).unref();
+      follower = setInterval(
+        notOverlapping(() => controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'))),
+        syncIntervalMs,
+      ).unref();
       if (managesPool(config)) {
-        reconciler = setInterval(() => {
-          controller.reconcile().catch((err) => log.warn({ err }, 'could not reconcile the pool'));
-        }, config.pool.reconcileIntervalMs).unref();
+        reconciler = setInterval(
+          notOverlapping(() => controller.reconcile().catch((err) => log.warn({ err }, 'could not reconcile the pool'))),
+          config.pool.reconcileIntervalMs,
+        ).unref();
       }
     },
     async close() {

@@ -84,7 +84,8 @@ export function testApi(config: Config): FastifyPluginAsync {
       });
       admin.post<{ Querystring: ConfigurationChange }>('/configure_cache', configureCache, async (request) => ({
         success: 'true',
-        ...(await applyConfiguration(app.services, request.query)),
+        // The bounds are checked before anything changes, so a refused numNodes leaves the cache settings alone too.
+        ...(await applyConfiguration({ ...app.services, bounds: config.pool }, request.query)),
       }));
     });
 

@@ -56,7 +56,19 @@ export const EnvSchema = z.object({
   EMC_ADMIN_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 8, 'must be at least 8 characters'),
   EMC_SESSION_SECRET: optionalSecret.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   EMC_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Bearer token every cache-node call must carry (nodes on a shared network); none: the cache API is open. */
+  EMC_CACHE_TOKEN: optionalSecret.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
 });
+
+/** Variables whose values are never repeated in a message, not even when they are invalid. */
+const SECRET_VARIABLES = new Set(['EMC_ADMIN_TOKEN', 'EMC_ADMIN_PASSWORD', 'EMC_SESSION_SECRET', 'EMC_CACHE_TOKEN']);
+
+/** How a variable's value appears in a configuration error: secrets hidden, a URL's password masked. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return ' (not set)';
+  if (SECRET_VARIABLES.has(name)) return ' (set; the value is not shown)';
+  return `=${JSON.stringify(value.replace(/^([a-z][\w+.-]*:\/\/[^/@:]*:)[^/]*@/i, '$1***@'))}`;
+}
 
 export type DatabaseConfig = { provider: 'sqlite' | 'postgres'; url: string; poolSize: number };
 
@@ -90,6 +102,8 @@ export type Config = {
     nodeId: string | undefined;
     /** The id a cache node uses when none is configured and no EC2 tag names it. */
     defaultNodeId: string;
+    /** EMC_CACHE_TOKEN: cache nodes require it as a bearer token, and the web tier sends it. */
+    token: string | undefined;
   };
   pool: {
     provider: ProviderKind;
@@ -143,8 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      const value = env[name] === undefined ? ' (not set)' : `=${JSON.stringify(env[name])}`;
-      return `${name}${value}: ${issue.message}`;
+      return `${name}${shownValue(name, env[name])}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -178,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
       nodeId: e.EMC_NODE_ID,
       defaultNodeId: `${hostname()}:${e.EMC_CACHE_PORT}`,
+      token: e.EMC_CACHE_TOKEN,
     },
     pool: {
       provider: e.EMC_PROVIDER,

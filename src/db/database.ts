@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from './generated/sqlite/index.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/index.js';
 import type { DatabaseConfig } from '../config/config.js';
+import { createPgPool } from './pg-pool.js';
 
 export type Db = SqliteClient;
 
@@ -16,7 +17,8 @@ export function createDb(config: DatabaseConfig): Db {
     mkdirSync(dirname(sqlitePath(config.url)), { recursive: true });
     return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: config.url, timeout: 10_000 }) });
   }
-  const adapter = new PrismaPg({ connectionString: config.url, max: config.poolSize });
+  // Our own pool (see pg-pool.ts), ended by $disconnect like the one Prisma would make.
+  const adapter = new PrismaPg(createPgPool(config.url, config.poolSize), { disposeExternalPool: true });
   return new PostgresClient({ adapter }) as unknown as Db;
 }
 

@@ -28,6 +28,9 @@ function friendlier(err: { code?: string }, limitBytes: number) {
       return new AppError(413, `file is larger than the upload limit of ${+(limitBytes / 1048576).toFixed(2)} MB`);
     case 'FST_FILES_LIMIT':
       return new BadRequestError('send exactly one file per upload');
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      // @fastify/multipart answers 406, but a field declared as JSON that is not JSON is a malformed request.
+      return new BadRequestError('a form field declared as application/json is not valid JSON; send "key" as plain text');
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return new BadRequestError('too many form fields; send only "key" and "file"');

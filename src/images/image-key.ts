@@ -2,12 +2,24 @@ import { BadRequestError } from '../http/app-error.js';
 
 export const MAX_KEY_LENGTH = 255;
 
+/** What is wrong with `key`, or undefined for a key that can be stored. */
+function keyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string' || key.length === 0) return 'key is required (1–255 characters)';
+  const length = [...key].length;
+  if (length > MAX_KEY_LENGTH) return `key is ${length} characters long; the limit is ${MAX_KEY_LENGTH}`;
+  if (/\p{Cc}/u.test(key)) return 'key must not contain control characters';
+  if (!key.isWellFormed()) return 'key must be valid Unicode';
+  return undefined;
+}
+
 /** SPEC §2: 1–255 characters (code points), no control characters. */
 export function validateKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0) throw new BadRequestError('key is required (1–255 characters)');
-  const length = [...key].length;
-  if (length > MAX_KEY_LENGTH) throw new BadRequestError(`key is ${length} characters long; the limit is ${MAX_KEY_LENGTH}`);
-  if (/\p{Cc}/u.test(key)) throw new BadRequestError('key must not contain control characters');
-  if (!key.isWellFormed()) throw new BadRequestError('key must be valid Unicode');
-  return key;
+  const problem = keyProblem(key);
+  if (problem) throw new BadRequestError(problem);
+  return key as string;
+}
+
+/** Whether `key` could have been stored; a look-up of any other string is a miss without asking anyone. */
+export function isStorableKey(key: string): boolean {
+  return keyProblem(key) === undefined;
 }

@@ -7,7 +7,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { CacheValue } from '../cache/cache-types.js';
 import { AppError } from '../http/app-error.js';
 import { detectImageType } from './image-type.js';
-import { validateKey } from './image-key.js';
+import { isStorableKey, validateKey } from './image-key.js';
 import { createSingleFlight } from './single-flight.js';
 
 export type StoredImage = CacheValue;
@@ -33,7 +33,9 @@ type Row = { objectName: string; contentType: string; size: number };
 
 // Uploads share the semaphore; delete-all takes all of it, so it never runs
 // between an upload's object write and its row commit (which would orphan a row).
-const ALL = 1 << 20;
+// async-mutex walks every permit on release, so the count stays small: it bounds
+// concurrent uploads, not correctness.
+const ALL = 1024;
 
 export function createImageService({ db, blobs, cache, log }: Deps): ImageService {
   const gate = new Semaphore(ALL);
@@ -93,6 +95,8 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
   }
 
   async function get(key: string): Promise<StoredImage | null> {
+    // Such a key was never stored; PostgreSQL would even refuse a NUL in the query (a 500, not a miss).
+    if (!isStorableKey(key)) return null;
     const hit = await cache.get(key);
     if (hit) return hit;
     return singleFlight(key, async () => {

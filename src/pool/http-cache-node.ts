@@ -14,6 +14,8 @@ export interface HttpCacheNodeOptions {
   timeoutMs?: number;
   /** Keep-alive connections held open to this node. */
   connections?: number;
+  /** EMC_CACHE_TOKEN: sent as `Authorization: Bearer <token>` on every call. Never part of a message. */
+  token?: string | undefined;
 }
 
 /** Why a call to a remote cache node failed; the message names the node and the operation. */
@@ -34,17 +36,21 @@ const jsonBody = (payload: unknown) => ({ headers: { 'content-type': 'applicatio
 const firstOf = (header: string | string[] | undefined): string => (Array.isArray(header) ? header[0] : header) ?? '';
 
 /** A cache-role process reached over HTTP; every failure rejects with a CacheNodeError. */
-export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections = 64 }: HttpCacheNodeOptions): CacheNode {
+export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections = 64, token }: HttpCacheNodeOptions): CacheNode {
   // undici's timeouts are coarse (see exchange.ts); they stay as a backstop behind each call's deadline.
   const pool = new Pool(baseUrl, { connections, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
   let closing: Promise<void> | undefined;
+  // Built once: a GET (the hit path) sends exactly this object, other calls a copy with their own headers.
+  const auth: Record<string, string> | undefined = token === undefined ? undefined : { authorization: `Bearer ${token}` };
+  const withAuth = (request: ExchangeRequest): ExchangeRequest =>
+    auth === undefined ? request : { ...request, headers: request.headers ? { ...(request.headers as Record<string, string>), ...auth } : auth };
 
   const failure = (op: string, reason: string, cause?: unknown) =>
     new CacheNodeError(id, op, `cache node ${id} (${baseUrl}): ${op} failed: ${reason}`, { cause });
 
   async function call(op: string, request: ExchangeRequest): Promise<Exchange> {
     try {
-      return await exchange(pool, request, timeoutMs);
+      return await exchange(pool, withAuth(request), timeoutMs);
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
       throw failure(op, code ? `${code} ${message}` : message, error);

@@ -51,7 +51,11 @@ export function createSuspectNodes({ log, probeIntervalMs }: { log: FastifyBaseL
   return {
     /** The node set the pool routes to now; suspects that left it are forgotten. */
     track(current: readonly CacheNode[]): void {
-      nodes = new Map(current.map((n) => [n.id, n]));
+      const next = new Map(current.map((n) => [n.id, n]));
+      // A suspect that left, or whose id now names another node (a replacement process), is forgotten:
+      // what it missed died with it, and the new node must not wait for the old one's probe.
+      for (const id of suspects.keys()) if (next.get(id) !== nodes.get(id)) suspects.delete(id);
+      nodes = next;
     },
     isSuspect: (id: string) => suspects.has(id),
     /** Records a failure; the node is skipped until it heals. */

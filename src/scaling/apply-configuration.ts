@@ -12,7 +12,10 @@ export type ConfigurationChange = PolicyChangeInput & { numNodes?: string; cache
 
 export type Configuration = { mode: ScalerPolicy['mode']; numNodes: number; cacheSize: number; policy: CachePolicy };
 
-type Deps = { db: Db; pool: CachePool; controller: PoolController };
+/** The pool's size limits; numNodes outside them is refused before anything changes. */
+export type PoolBounds = { minNodes: number; maxNodes: number };
+
+type Deps = { db: Db; pool: CachePool; controller: PoolController; bounds?: PoolBounds };
 
 const blank = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
 
@@ -42,18 +45,30 @@ function parseNumNodes(raw: string | undefined, errors: string[]): number | unde
   return Number(raw);
 }
 
+const nodes = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
+
+/** The controller refuses the same sizes, but only after the rest was applied; checking first keeps a refusal a no-op. */
+function checkBounds(numNodes: number, bounds: PoolBounds | undefined, errors: string[]): void {
+  if (!bounds) return;
+  if (numNodes < bounds.minNodes) errors.push(`the pool cannot shrink below its minimum of ${nodes(bounds.minNodes)} (numNodes=${numNodes})`);
+  else if (numNodes > bounds.maxNodes) errors.push(`the pool cannot grow above its maximum of ${nodes(bounds.maxNodes)} (numNodes=${numNodes})`);
+}
+
 /**
  * Validates every parameter first (nothing changes if any is wrong), then applies:
  * the cache configuration to every node, the scaler policy, and in manual mode the
  * pool size. In automatic mode numNodes is ignored: the scaler owns the size.
  */
-export async function applyConfiguration({ db, pool, controller }: Deps, change: ConfigurationChange): Promise<Configuration> {
+export async function applyConfiguration({ db, pool, controller, bounds }: Deps, change: ConfigurationChange): Promise<Configuration> {
   const errors: string[] = [];
   const currentCache = await loadSharedCacheConfig(db);
   const cache = parseCacheChange(change, currentCache, errors);
-  const parsedPolicy = parsePolicyChange(change, await loadScalerPolicy(db));
+  const currentPolicy = await loadScalerPolicy(db);
+  const parsedPolicy = parsePolicyChange(change, currentPolicy);
   if ('errors' in parsedPolicy) errors.push(...parsedPolicy.errors);
   const numNodes = parseNumNodes(change.numNodes, errors);
+  // In automatic mode numNodes is ignored, so only a manual resize is checked against the bounds.
+  if (numNodes !== undefined && 'policy' in parsedPolicy && parsedPolicy.policy.mode === 'manual') checkBounds(numNodes, bounds, errors);
   if (errors.length > 0 || 'errors' in parsedPolicy) throw new AppError(400, errors.join('; '));
 
   if (cache.capacityMb !== currentCache.capacityMb || cache.policy !== currentCache.policy) {
@@ -62,7 +77,9 @@ export async function applyConfiguration({ db, pool, controller }: Deps, change:
       throw new AppError(503, `saved, but not every node took the new configuration yet: ${err.message}`);
     });
   }
-  const policy = await saveScalerPolicy(db, parsedPolicy.policy);
+  // A call that changes nothing (no parameters, or only unknown ones) writes nothing either.
+  const unchanged = (Object.keys(currentPolicy) as (keyof ScalerPolicy)[]).every((k) => currentPolicy[k] === parsedPolicy.policy[k]);
+  const policy = unchanged ? currentPolicy : await saveScalerPolicy(db, parsedPolicy.policy);
   if (numNodes !== undefined && policy.mode === 'manual') {
     await controller.resize(numNodes, { actor: 'operator', reason: `configure_cache numNodes=${numNodes}` });
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { Mutex } from 'async-mutex';
 import type { Db } from '../db/database.js';
@@ -23,6 +24,10 @@ type Deps = {
 
 export type { ManagedPoolController } from './pool-controller.js';
 
+/** Reconcile drops a member only after this many failed health checks in a row, this far apart. */
+const HEALTH_ATTEMPTS = 3;
+const HEALTH_RETRY_MS = 250;
+
 const plural = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
 
 export function createPoolController({ db, provider, pool, lock, minNodes, maxNodes, log }: Deps): ManagedPoolController {
@@ -31,16 +36,27 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
   // re-applies the membership a resize in this process is replacing.
   const local = new Mutex();
 
+  // A member is the node we already route to only if it is the same instance at the same
+  // address: a dead node replaced under its id (reconcile reuses the lowest free id) is a
+  // new node, and a client of the old one would keep calling the dead address.
+  const identity = (m: ProvidedNode) => JSON.stringify([m.id, m.instanceId, m.address]);
+  const identities = new WeakMap<CacheNode, string>();
+
   function clientFor(member: ProvidedNode): CacheNode {
-    return pool.nodes().find((n) => n.id === member.id) ?? provider.connect(member);
+    const wanted = identity(member);
+    const routed = pool.nodes().find((n) => identities.get(n) === wanted);
+    if (routed) return routed;
+    const node = provider.connect(member);
+    identities.set(node, wanted);
+    return node;
   }
 
   async function sync(): Promise<void> {
     const version = await readVersion(db);
     if (version === syncedVersion) return;
     const members = await readMembers(db);
-    const current = pool.nodes().map((n) => n.id).join();
-    if (members.map((m) => m.id).join() !== current) await pool.follow(members.map(clientFor));
+    const current = pool.nodes().map((n) => identities.get(n) ?? n.id).join();
+    if (members.map(identity).join() !== current) await pool.follow(members.map(clientFor));
     syncedVersion = version;
   }
 
@@ -154,7 +170,12 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
       return false; // an in-process node of a process that is gone
     }
     try {
-      return await node.health();
+      // Dropping a member stops it and loses its cache: one probe lost to a busy moment is not enough.
+      for (let attempt = 1; ; attempt++) {
+        if (await node.health()) return true;
+        if (attempt === HEALTH_ATTEMPTS) return false;
+        await sleep(HEALTH_RETRY_MS);
+      }
     } finally {
       if (!pool.nodes().includes(node)) await node.close();
     }

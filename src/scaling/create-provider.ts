@@ -8,14 +8,18 @@ import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
 
-/** The environment a cache child needs: the same database, data folder and reporting cadence as us. */
-function childEnvOf(config: Config): Record<string, string> {
+/**
+ * The environment a cache child needs: the same database, data folder, reporting cadence and
+ * cache token as us. It holds secrets (the database URL, the token): it is passed, never logged.
+ */
+export function childEnvOf(config: Config): Record<string, string> {
   return {
     DATABASE_URL: config.database.url,
     EMC_DATA_DIR: config.dataDir,
     EMC_DB_POOL_SIZE: '2',
     EMC_STATS_INTERVAL_S: String(config.cache.statsIntervalMs / 1000),
     EMC_LOG_LEVEL: config.logLevel,
+    ...(config.cache.token === undefined ? {} : { EMC_CACHE_TOKEN: config.cache.token }),
   };
 }
 
@@ -24,7 +28,7 @@ export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): 
     case 'inprocess':
       return createInProcessProvider({ loadConfig: () => loadSharedCacheConfig(db) });
     case 'process':
-      return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs });
+      return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs, token: config.cache.token });
     case 'ec2':
       return createEc2Provider({
         ec2: createEc2Client(),
@@ -33,6 +37,7 @@ export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): 
         nodePort: config.ports.cache,
         launchTemplate: config.ec2.launchTemplate,
         timeoutMs: config.cache.timeoutMs,
+        token: config.cache.token,
         log,
       });
   }

@@ -25,6 +25,8 @@ export type Ec2ProviderOptions = {
   pollMs?: number;
   /** Deadline of one call made by the clients `connect` returns. */
   timeoutMs?: number;
+  /** EMC_CACHE_TOKEN, sent by the clients `connect` returns; the instances get it from their user-data. */
+  token?: string | undefined;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
   sleep?: Sleep;
   random?: () => number;
@@ -129,7 +131,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
     },
     connect({ id, address: origin }) {
       if (!/^https?:\/\//.test(origin)) throw new Error(`cache node ${id} has address "${origin}", not an http:// origin`);
-      const client = createHttpCacheNode({ id, baseUrl: origin, timeoutMs });
+      const client = createHttpCacheNode({ id, baseUrl: origin, timeoutMs, token: options.token });
       clients.add(client);
       return { ...client, close: () => (clients.delete(client), client.close()) };
     },

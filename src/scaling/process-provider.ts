@@ -16,6 +16,8 @@ export type ProcessProviderOptions = {
   stopTimeoutMs?: number;
   /** Deadline of one call made by the clients `connect` returns. */
   timeoutMs?: number;
+  /** EMC_CACHE_TOKEN, sent by the clients `connect` returns (the children get it through `childEnv`). */
+  token?: string | undefined;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 };
 
@@ -44,6 +46,7 @@ export function createProcessProvider({
   healthTimeoutMs = 20_000,
   stopTimeoutMs = 5000,
   timeoutMs,
+  token,
   log,
 }: ProcessProviderOptions): NodeProvider {
   const children = new Map<string, Child>();
@@ -119,7 +122,7 @@ export function createProcessProvider({
     stop,
     connect({ id, address }) {
       if (!/^https?:\/\//.test(address)) throw new Error(`cache node ${id} has address "${address}", not an http:// origin`);
-      const client = createHttpCacheNode({ id, baseUrl: address, timeoutMs });
+      const client = createHttpCacheNode({ id, baseUrl: address, timeoutMs, token });
       clients.add(client);
       return {
         ...client,

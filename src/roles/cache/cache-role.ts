@@ -4,6 +4,12 @@ import { healthRoute } from '../health-route.js';
 import { cacheAdminRoutes } from './cache-admin-routes.js';
 import { cacheMigrationRoutes } from './cache-migration-routes.js';
 import { cacheRoutes } from './cache-routes.js';
+import { requireCacheToken } from './cache-token.js';
+
+export type CacheRoleOptions = {
+  /** EMC_CACHE_TOKEN: when set, every route but GET /health needs `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+};
 
 const SERVES = [
   'GET /health',
@@ -26,8 +32,10 @@ const SERVES = [
  * metadata in headers. Loading the shared configuration and publishing stats are
  * the caller's job.
  */
-export function cacheRole(store: CacheStore): FastifyPluginAsync {
+export function cacheRole(store: CacheStore, { token }: CacheRoleOptions = {}): FastifyPluginAsync {
+  const checkToken = requireCacheToken(token);
   return async (app) => {
+    if (checkToken) app.addHook('onRequest', checkToken);
     await app.register(healthRoute);
     app.get(
       '/',

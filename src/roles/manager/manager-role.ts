@@ -1,4 +1,3 @@
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
@@ -18,8 +17,8 @@ export function managerRole(config: Config): FastifyPluginAsync {
     await app.register(testApi(config), { prefix: '/api' });
 
     await app.register(async (ui) => {
-      // Strict CSP: scripts only from our own origin, so no inline script can run.
-      await ui.register(fastifyHelmet);
+      // Helmet's headers and the strict CSP (no inline script) are registered for the whole
+      // listener, API included, by the app (src/http/security-headers.ts).
       await ui.register(fastifyRateLimit, {
         global: false,
         errorResponseBuilder: (_request, context) => ({

@@ -62,12 +62,15 @@ export function poolPage(config: Config): FastifyPluginAsync {
     app.post<{ Body: PolicyForm }>('/pool/policy', { schema: { body: PolicyBodySchema } }, async (request, reply) => {
       const { mode, maxMiss, minMiss, expRatio, shrinkRatio } = request.body;
       const form = { mode, maxMiss, minMiss, expRatio, shrinkRatio };
-      const parsed = parsePolicyChange(form, await loadScalerPolicy(db));
+      const current = await loadScalerPolicy(db);
+      const parsed = parsePolicyChange(form, current);
       if ('errors' in parsed) {
         reply.code(400);
         return reply.viewAsync('pages/manager-pool.hbs', await poolView(request, bounds, { form, errors: parsed.errors }));
       }
-      const saved = await saveScalerPolicy(db, parsed.policy);
+      // A form that changes nothing writes nothing.
+      const unchanged = (Object.keys(current) as (keyof ScalerPolicy)[]).every((k) => current[k] === parsed.policy[k]);
+      const saved = unchanged ? current : await saveScalerPolicy(db, parsed.policy);
       request.session.flash = { kind: 'success', text: `Policy saved: ${describePolicy(saved)}.` };
       return reply.redirect('/pool');
     });

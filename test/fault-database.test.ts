@@ -1,0 +1,181 @@
+// Fault: the database unreachable for a few seconds. Requests that need it get a clear
+// 503 (JSON for the API, a page for browsers), cached images are still served, and the
+// same process serves again once the database is back, without a restart.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test, type TestContext } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Prisma } from '../src/db/generated/postgres/index.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, databaseUnavailable } from '../src/http/unavailable.js';
+import { AppError } from '../src/http/app-error.js';
+import { createDb } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { buildTestApp, objectFiles, postgresUrl, resetPostgres } from './helpers/app.js';
+import { startFaultProxy } from './helpers/fault-proxy.js';
+import { pngVariant } from './helpers/fixtures.js';
+import { uploadForm } from './helpers/multipart.js';
+
+const clientVersion = '6.19.3';
+const known = (code: string, meta: Record<string, unknown> = {}) =>
+  new Prisma.PrismaClientKnownRequestError(`\nInvalid \`prisma.image.findMany()\` invocation:\n\nfailure ${code}`, { code, clientVersion, meta });
+const adapterError = (cause: Record<string, unknown>) => Object.assign(new Error(cause.kind as string), { name: 'DriverAdapterError', cause });
+/** What Prisma rethrows when pg's own error has no adapter mapping: the error itself, with a clientVersion. */
+const rethrown = (error: Error) => Object.assign(error, { clientVersion });
+
+describe('recognising an unreachable database', () => {
+  test('connection failures in every shape Prisma and pg produce', () => {
+    const unavailable: [string, unknown][] = [
+      ['initialization', new Prisma.PrismaClientInitializationError("Can't reach database server at 127.0.0.1:5432", clientVersion, 'P1001')],
+      ['P1001', known('P1001', { driverAdapterError: adapterError({ kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5432 }) })],
+      ['P1002', known('P1002')],
+      ['P1008', known('P1008')],
+      ['P1017', known('P1017', { driverAdapterError: adapterError({ kind: 'ConnectionClosed' }) })],
+      ['P2024', known('P2024')],
+      ['57P01', rethrown(adapterError({ kind: 'postgres', code: '57P01', severity: 'FATAL', message: 'terminating connection due to administrator command' }))],
+      ['08006', rethrown(adapterError({ kind: 'postgres', code: '08006', severity: 'FATAL', message: 'connection failure' }))],
+      ['pg terminated', rethrown(new Error('Connection terminated unexpectedly'))],
+      ['pg connect timeout', rethrown(new Error('timeout exceeded when trying to connect'))],
+      ['ECONNREFUSED', rethrown(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 }))],
+      ['raw 57P01', rethrown(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }))],
+    ];
+    for (const [name, error] of unavailable) assert.ok(databaseUnavailable(error), name);
+    assert.equal(databaseUnavailable(known('P1001'))?.reason, 'prisma P1001');
+  });
+
+  test('everything else stays what it is', () => {
+    const others: [string, unknown][] = [
+      ['unique violation', known('P2002')],
+      ['record not found', known('P2025')],
+      ['unmapped postgres error', rethrown(adapterError({ kind: 'postgres', code: '42601', severity: 'ERROR', message: 'syntax error' }))],
+      ['an app error', new AppError(409, 'Connection terminated unexpectedly')],
+      ['a plain error', new Error('injected: database lost before the row commit')],
+      ['the same words outside the database', new Error('Connection terminated unexpectedly')],
+      // An S3 or cache-node client that saw a refused connection is not the database.
+      ['another service refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED', syscall: 'connect' })],
+      ['not an error', 'P1001'],
+      ['nothing', undefined],
+    ];
+    for (const [name, error] of others) assert.equal(databaseUnavailable(error), undefined, name);
+  });
+});
+
+const outageBody = { success: 'false', error: { code: 503, message: DATABASE_UNAVAILABLE_MESSAGE } };
+
+function assertOutage(res: LightMyRequestResponse, what: string): void {
+  assert.equal(res.statusCode, 503, `${what}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+  assert.deepEqual(res.json(), outageBody, what);
+  assert.equal(res.headers['retry-after'], '5', what);
+}
+
+/** One round of everything a user may do; returns what each call answered. */
+async function round(app: FastifyInstance, seed: number) {
+  const [listKeys, upload, coldKey, coldImage, keysPage, hotImage, hotKey, numNodes] = await Promise.all([
+    app.inject({ method: 'POST', url: '/api/list_keys' }),
+    app.inject({ method: 'POST', url: '/api/upload', ...uploadForm(`during-${seed}`, pngVariant(100 + seed)) }),
+    app.inject({ method: 'POST', url: '/api/key/cold' }),
+    app.inject('/image/cold'),
+    app.inject({ url: '/keys', headers: { accept: 'text/html' } }),
+    app.inject('/image/hot'),
+    app.inject({ method: 'POST', url: '/api/key/hot' }),
+    app.inject({ method: 'POST', url: '/api/getNumNodes' }),
+  ]);
+  return { listKeys, upload, coldKey, coldImage, keysPage, hotImage, hotKey, numNodes };
+}
+
+/** A proxy in front of the test PostgreSQL, closed after the test, and the URL that goes through it. */
+async function proxiedPostgres(t: TestContext) {
+  const target = new URL(postgresUrl);
+  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  t.after(() => proxy.close()); // registered first, so it runs first: the app also closes while the database is away
+  const url = new URL(postgresUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return { proxy, url: url.toString() };
+}
+
+/** Settles with what `promise` gave, or 'still waiting' after `ms`. */
+const within = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise.then((v) => ({ value: v }), (error: Error) => ({ error })), sleep(ms).then(() => 'still waiting' as const)]);
+
+test('a transaction whose connection dies gives its pool slot back', { timeout: 30_000 }, async (t) => {
+  await resetPostgres();
+  const { proxy, url } = await proxiedPostgres(t);
+  const database = { provider: 'postgres' as const, url, poolSize: 1 };
+  await migrate(database);
+  const db = createDb(database);
+  t.after(() => db.$disconnect());
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // A transaction is open (its BEGIN went through) when the connection is cut under it.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let began!: () => void;
+    const begun = new Promise<void>((resolve) => (began = resolve));
+    const transaction = db.$transaction(async (tx) => {
+      await tx.image.count();
+      began();
+      await gate;
+      return tx.image.count();
+    });
+    await begun;
+    await proxy.cut();
+    open();
+    const failed = await within(transaction, 5000);
+    assert.ok(typeof failed === 'object' && 'error' in failed, `the transaction failed: ${JSON.stringify(failed)}`);
+    assert.ok(databaseUnavailable(failed.error), `recognised as an outage: ${failed.error.message}`);
+    await proxy.restore();
+    // With one connection in the pool, a slot lost to the dead transaction would make this wait for ever.
+    const next = await within(db.image.count(), 5000);
+    assert.deepEqual(next, { value: 0 }, `attempt ${attempt}: the pool still has its connection`);
+  }
+});
+
+test('PostgreSQL unreachable for 3 s: 503s with the API shape and a page, cache hits still served, recovery without restart', { timeout: 60_000 }, async (t) => {
+  const { proxy, url } = await proxiedPostgres(t);
+  const { app, config } = await buildTestApp(t, {
+    database: 'postgres',
+    env: { DATABASE_URL: url, EMC_DB_POOL_SIZE: '4', EMC_POOL_SYNC_MS: '100', EMC_STATS_INTERVAL_S: '0.2' },
+  });
+
+  const hot = pngVariant(1);
+  const cold = pngVariant(2);
+  for (const [key, bytes] of [['hot', hot], ['cold', cold]] as const) {
+    assert.equal((await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm(key, bytes) })).statusCode, 200);
+  }
+  assert.equal((await app.inject('/image/hot')).statusCode, 200); // now in the cache; "cold" is not
+  const objectsBefore = await objectFiles(config);
+
+  await proxy.cut();
+  const cutAt = Date.now();
+  let rounds = 0;
+  while (Date.now() - cutAt < 3000 && rounds < 100) {
+    const r = await round(app, rounds++);
+    assertOutage(r.listKeys, 'list_keys');
+    assertOutage(r.upload, 'upload');
+    assertOutage(r.coldKey, 'api/key of an uncached key');
+    assertOutage(r.coldImage, '/image of an uncached key');
+    assert.equal(r.keysPage.statusCode, 503, r.keysPage.body.slice(0, 300));
+    assert.match(String(r.keysPage.headers['content-type']), /^text\/html/);
+    assert.ok(r.keysPage.body.includes(DATABASE_UNAVAILABLE_MESSAGE), 'the page says what happened');
+    assert.doesNotMatch(r.keysPage.body, /prisma|P1001|ECONNREFUSED|postgres|127\.0\.0\.1/i, 'and nothing of the driver');
+    // The cache hit path needs no database.
+    assert.equal(r.hotImage.statusCode, 200);
+    assert.ok(r.hotImage.rawPayload.equals(hot));
+    assert.equal(r.hotKey.json().content, hot.toString('base64'));
+    assert.deepEqual(r.numNodes.json(), { success: 'true', numNodes: 1 });
+    await sleep(100);
+  }
+  assert.ok(rounds >= 5, `only ${rounds} rounds in the outage`);
+  assert.deepEqual(await objectFiles(config), objectsBefore, 'the failed uploads left no object behind');
+
+  // The database comes back: the same app serves again; pg's pool replaced the dead connections.
+  const acceptedBefore = proxy.accepted();
+  await proxy.restore();
+  const after = await round(app, 1000);
+  assert.equal(after.listKeys.statusCode, 200, after.listKeys.body);
+  assert.equal(after.upload.statusCode, 200, after.upload.body);
+  assert.equal(after.coldKey.json().content, cold.toString('base64'));
+  assert.ok(after.coldImage.rawPayload.equals(cold));
+  assert.equal(after.keysPage.statusCode, 200);
+  assert.ok(proxy.accepted() > acceptedBefore, 'new connections were opened');
+  assert.deepEqual((await app.inject({ method: 'POST', url: '/api/list_keys' })).json().keys, ['cold', 'during-1000', 'hot']);
+});
