@@ -54,9 +54,9 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const applied = await migrate(config.database);
   if (applied.length > 0) log.info({ applied }, 'database migrations applied');
   const db = overrides.db ?? createDb(config.database);
-  const blobs = overrides.blobs ?? createBlobStore(config.blobStore);
-  const metrics = overrides.metrics ?? createMetricsSink(config.metrics, { db, log });
-  const provider = overrides.provider ?? createProvider(config, db, log);
+  const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
+  const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
+  const provider = overrides.provider ?? (await createProvider(config, db, log));
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
   const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
   const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });

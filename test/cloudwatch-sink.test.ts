@@ -238,7 +238,7 @@ describe('metrics sink selection', () => {
     t.after(() => mock.restore());
     mock.on(PutMetricDataCommand).resolves({});
     const config = loadConfig({ EMC_LOG_LEVEL: 'silent', EMC_METRICS: 'cloudwatch', EMC_CW_NAMESPACE: 'Emc/Selected' });
-    const sink = createMetricsSink(config.metrics, { db: {} as Db, log: { warn: () => {} } });
+    const sink = await createMetricsSink(config.metrics, { db: {} as Db, log: { warn: () => {} } });
     await sink.publish([sample('a', new Date(), { lookups: 1 })]);
     assert.equal(mock.commandCalls(PutMetricDataCommand)[0]!.args[0].input.Namespace, 'Emc/Selected');
     await sink.close();

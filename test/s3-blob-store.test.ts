@@ -184,7 +184,7 @@ describe('blob store selection', () => {
     });
     const prefix = uniquePrefix();
     const config = loadConfig({ EMC_LOG_LEVEL: 'silent', EMC_BLOB_STORE: 's3', EMC_S3_BUCKET: bucket, EMC_S3_ENDPOINT: endpoint, EMC_S3_PREFIX: prefix });
-    const store = createBlobStore(config.blobStore);
+    const store = await createBlobStore(config.blobStore);
     t.after(() => store.close());
     const name = randomUUID();
     await store.put(name, Buffer.from('via config'));

@@ -1,13 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
-import { createCloudWatchClient, createCloudWatchSink } from './cloudwatch-sink.js';
 import { createDbMetricsSink } from './db-metrics-sink.js';
 import type { MetricsSink } from './metrics-sink.js';
 
 /** The sink the configuration names. */
-export function createMetricsSink(config: Config['metrics'], { db, log }: { db: Db; log: Pick<FastifyBaseLogger, 'warn'> }): MetricsSink {
+export async function createMetricsSink(
+  config: Config['metrics'],
+  { db, log }: { db: Db; log: Pick<FastifyBaseLogger, 'warn'> },
+): Promise<MetricsSink> {
   if (config.kind === 'db') return createDbMetricsSink({ db, log });
+  // Loaded only when configured: the AWS SDK is heavy for processes that never use it.
+  const { createCloudWatchClient, createCloudWatchSink } = await import('./cloudwatch-sink.js');
   const cloudwatch = createCloudWatchClient();
   const sink = createCloudWatchSink({ cloudwatch, namespace: config.namespace });
   // The sink leaves its client to whoever made it, which is this function.

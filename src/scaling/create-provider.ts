@@ -2,8 +2,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
-import { createEc2Client } from './ec2-instances.js';
-import { createEc2Provider } from './ec2-provider.js';
 import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
@@ -23,13 +21,16 @@ export function childEnvOf(config: Config): Record<string, string> {
   };
 }
 
-export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): NodeProvider {
+export async function createProvider(config: Config, db: Db, log: FastifyBaseLogger): Promise<NodeProvider> {
   switch (config.pool.provider) {
     case 'inprocess':
       return createInProcessProvider({ loadConfig: () => loadSharedCacheConfig(db) });
     case 'process':
       return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs, token: config.cache.token });
-    case 'ec2':
+    case 'ec2': {
+      // The AWS SDK is loaded only where it is used: it costs ~90 MB and a second of start-up.
+      const { createEc2Client } = await import('./ec2-instances.js');
+      const { createEc2Provider } = await import('./ec2-provider.js');
       return createEc2Provider({
         ec2: createEc2Client(),
         poolTag: config.ec2.poolTag,
@@ -40,5 +41,6 @@ export function createProvider(config: Config, db: Db, log: FastifyBaseLogger): 
         token: config.cache.token,
         log,
       });
+    }
   }
 }

@@ -37,7 +37,7 @@ export async function createCacheNodeServices(config: Config, log: FastifyBaseLo
   const store = createCacheStore(cacheConfig);
   const nodeId = await resolveNodeId(config);
   log.info({ nodeId, ...cacheConfig }, 'cache node configured');
-  const metrics = createMetricsSink(config.metrics, { db, log });
+  const metrics = await createMetricsSink(config.metrics, { db, log });
   const publisher = createStatsPublisher({
     sink: metrics,
     sources: () => [{ nodeId, stats: () => store.stats() }],
