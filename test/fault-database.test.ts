@@ -35,6 +35,7 @@ describe('recognising an unreachable database', () => {
       ['08006', rethrown(adapterError({ kind: 'postgres', code: '08006', severity: 'FATAL', message: 'connection failure' }))],
       ['pg terminated', rethrown(new Error('Connection terminated unexpectedly'))],
       ['pg connect timeout', rethrown(new Error('timeout exceeded when trying to connect'))],
+      ['pg closed client', rethrown(new Error('Client was closed and is not queryable'))],
       ['ECONNREFUSED', rethrown(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 }))],
       ['raw 57P01', rethrown(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }))],
     ];

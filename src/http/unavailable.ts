@@ -55,6 +55,7 @@ const PG_MESSAGES = new Set([
   'timeout expired',
   'Query read timeout',
   'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
 ]);
 
 type Loose = { name?: unknown; code?: unknown; errorCode?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; clientVersion?: unknown; cause?: unknown; meta?: unknown };
