@@ -5,7 +5,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import type { Config } from './config/config.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { createHandlebars } from './http/view-helpers.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
@@ -64,6 +64,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.console?.trustProxy ?? false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
     logController: new LogController({ disableRequestLogging: listener === 'cache' }),
+    frameworkErrors,
+    clientErrorHandler,
   });
   if (listener === 'cache') {
     const node = await createCacheNodeServices(config, app.log);

@@ -245,7 +245,6 @@ const refused: Refused[] = [
     status: 400,
     shows: /not a valid url/,
     send: consoleForm('/pool/nodes/%ED%A0%80/stop'),
-    todo: 'Fastify answers FST_ERR_BAD_URL itself, as JSON, not the HTML error page; src/app.ts sets no frameworkErrors',
   },
 
   // Console: danger zone (each needs its box ticked, with the value "yes").

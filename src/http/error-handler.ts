@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-error.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, databaseUnavailable } from './unavailable.js';
@@ -19,12 +21,18 @@ function statusOf(error: FastifyError): number {
   return status >= 400 && status <= 599 ? status : 500;
 }
 
-async function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+/** Answers with our failure shape: JSON for the API and scripts, the error page for browsers. */
+export async function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   reply.code(status);
   if (isApiRequest(request) || !request.headers.accept?.includes('text/html')) {
     return reply.type('application/json').send(apiFailure(status, message));
   }
-  return reply.viewAsync('pages/error.hbs', { title: `Error ${status}`, status, message });
+  const page = { title: `Error ${status}`, status, message };
+  // Before routing (frameworkErrors) the reply lacks the view decorator; the server has it.
+  if (typeof reply.viewAsync !== 'function') {
+    return reply.type('text/html; charset=utf-8').send(await request.server.view('pages/error.hbs', page));
+  }
+  return reply.viewAsync('pages/error.hbs', page);
 }
 
 /** Prisma's messages open with a code frame; the last line says what happened. One line per failed request is enough. */
@@ -56,5 +64,31 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler(async (request, reply) =>
     sendError(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed percent-encoding in the URL), in our
+ * shape rather than Fastify's own.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(request, reply, statusOf(error) >= 500 ? 400 : statusOf(error), error.message);
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers or URL too large, garbage) never reach
+ * Fastify; answer them on the socket, in the API's failure shape.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message = status === 431 ? 'the request line or headers are too large' : 'malformed HTTP request';
+  const body = JSON.stringify(apiFailure(status, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
