@@ -10,6 +10,7 @@ import { loadScalerPolicy } from '../src/scaling/scaler-policy-store.js';
 import { buildTestApp, databases, objectFiles, type TestApp } from './helpers/app.js';
 import { images, pngVariant } from './helpers/fixtures.js';
 import { multipart, uploadForm } from './helpers/multipart.js';
+import { stored } from './helpers/stored-state.js';
 
 type Res = LightMyRequestResponse;
 type Send = (app: FastifyInstance) => Promise<Res>;
@@ -219,23 +220,6 @@ const rejected: Rejected[] = [
 ];
 
 /** Everything an API call could change: rows, objects, the cache tier, the pool. */
-async function stored({ app, config }: TestApp) {
-  const { db, pool } = app.services;
-  const keys = (await app.inject({ method: 'POST', url: '/api/list_keys' })).json().keys as string[];
-  const keep = (await app.inject({ method: 'POST', url: '/api/key/keep' })).json().content as string | undefined;
-  return {
-    keys,
-    keep,
-    images: await db.image.findMany({ orderBy: { key: 'asc' } }),
-    objects: await objectFiles(config),
-    cacheConfig: await db.cacheConfig.findMany(),
-    scalerPolicy: await db.scalerPolicy.findMany(),
-    poolNodes: await db.poolNode.findMany({ orderBy: { id: 'asc' } }),
-    poolVersion: (await db.poolState.findMany()).map((s) => s.version),
-    scalingEvents: await db.scalingEvent.count(),
-    nodes: (await pool.status()).map((s) => ({ id: s.id, capacityBytes: s.stats?.capacityBytes, policy: s.stats?.policy, items: s.stats?.items })),
-  };
-}
 
 function assertApiFailure(res: Res, status: number, message: RegExp, name: string) {
   assert.equal(res.statusCode, status, `${name}: ${res.body.slice(0, 300)}`);

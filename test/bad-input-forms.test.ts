@@ -8,10 +8,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { loadSharedCacheConfig } from '../src/cache/shared-cache-config.js';
 import { loadScalerPolicy } from '../src/scaling/scaler-policy-store.js';
-import { buildTestApp, databases, objectFiles, type TestApp } from './helpers/app.js';
+import { buildTestApp, databases } from './helpers/app.js';
 import { ADMIN_PASSWORD, consoleEnv } from './helpers/console.js';
 import { images, pngVariant } from './helpers/fixtures.js';
 import { multipart, uploadForm } from './helpers/multipart.js';
+import { stored } from './helpers/stored-state.js';
 
 type Res = LightMyRequestResponse;
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -262,23 +263,6 @@ const refused: Refused[] = [
 ];
 
 /** Everything a form could change: rows, objects, the cache tier and its contents, the pool. */
-async function stored({ app, config }: TestApp) {
-  const { db, pool } = app.services;
-  const keys = (await app.inject({ method: 'POST', url: '/api/list_keys' })).json().keys as string[];
-  const keep = (await app.inject({ method: 'POST', url: '/api/key/keep' })).json().content as string | undefined;
-  return {
-    keys,
-    keep,
-    images: await db.image.findMany({ orderBy: { key: 'asc' } }),
-    objects: await objectFiles(config),
-    cacheConfig: await db.cacheConfig.findMany(),
-    scalerPolicy: await db.scalerPolicy.findMany(),
-    poolNodes: await db.poolNode.findMany({ orderBy: { id: 'asc' } }),
-    poolVersion: (await db.poolState.findMany()).map((s) => s.version),
-    scalingEvents: await db.scalingEvent.count(),
-    nodes: (await pool.status()).map((s) => ({ id: s.id, capacityBytes: s.stats?.capacityBytes, policy: s.stats?.policy, items: s.stats?.items })),
-  };
-}
 
 async function checkRefusal(c: Refused, res: Res, ctx: Ctx): Promise<void> {
   if (c.kind === 'flash') {
