@@ -19,11 +19,19 @@ export async function freePort(): Promise<number> {
 /**
  * Starts an entry point as its own process and waits until `probe` answers. A `.ts`
  * script runs under the tsx CLI, which is a wrapper process around the real one; a
- * `.js` script (bin/emc.js, which loads tsx itself) runs in `child` directly, so
- * `child.pid` is the process whose memory a benchmark means to read.
+ * `.js` script (dist/cli.js, or bin/emc.js, which loads tsx itself) runs in `child`
+ * directly with Node options `execArgv`, so `child.pid` is the process whose memory a
+ * benchmark means to read.
  */
-export async function startServer(name: string, script: string, args: string[], env: Record<string, string>, probe: string): Promise<Server> {
-  const entry = script.endsWith('.ts') ? [tsx, join(root, script)] : [join(root, script)];
+export async function startServer(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  probe: string,
+  execArgv: readonly string[] = [],
+): Promise<Server> {
+  const entry = script.endsWith('.ts') ? [tsx, join(root, script)] : [...execArgv, join(root, script)];
   const child = spawn(process.execPath, [...entry, ...args], {
     env: { ...process.env, EMC_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,7 +1,7 @@
 // Fills the `${name}` placeholders of an IAM policy in deploy/iam/ (IAM's own variables,
 // like ${aws:username}, contain a colon and are left alone).
 //
-//   npx tsx deploy/render-policy.ts web bucket=my-images prefix=images/ namespace=ElasticMemcache > web-policy.json
+//   npx tsx deploy/render-policy.ts manager bucket=my-images prefix=images/ namespace=ElasticMemcache pool=prod > manager-policy.json
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -1,15 +1,19 @@
 // Renders deploy/user-data.yaml.tpl for one role: the cloud-init user-data that writes the
-// environment file and the systemd unit on an instance booted from the project's AMI.
+// environment file and the systemd unit on an instance booted from the project's AMI. The
+// unit runs the compiled app (`node dist/cli.js`); a cache node gets the Node options of
+// CACHE_NODE_EXEC_ARGV, the same ones the process provider gives its children.
 //
 //   npx tsx deploy/render-user-data.ts <role> KEY=VALUE... > user-data.yaml
 //
 // The variables are checked before anything is written: the role's required ones, every
-// value against the app's own configuration schema, and no AWS credentials at all (the
-// instance profile supplies them through the SDK's default provider chain).
+// value against the app's own configuration schema, no AWS credentials at all (the
+// instance profile supplies them through the SDK's default provider chain), and for a
+// cache node nothing but what a cache node reads (it holds no database credentials).
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EnvSchema, loadConfig, roles, type Role } from '../src/config/config.js';
+import { CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 
 export class RenderError extends Error {}
 
@@ -33,17 +37,39 @@ export const REQUIRED: Record<Role, readonly Requirement[]> = {
   // web too: the JSON test API's configure_cache?numNodes= resizes the pool from whichever host serves it.
   web: [postgres, ...s3, ec2, poolTag],
   manager: [postgres, ...s3, ec2, poolTag, adminPassword],
-  cache: [postgres],
+  // Nothing: the manager sends a node the shared cache configuration when it joins.
+  cache: [],
   scaler: [postgres, ec2, poolTag],
   // One self-contained host: embedded SQLite and files under EMC_DATA_DIR unless told otherwise.
   all: [adminPassword],
 };
 
-/** Set for every role unless given: listen on the instance's interfaces, keep data in the unit's StateDirectory. */
-export const DEFAULTS: Readonly<Record<string, string>> = {
-  EMC_HOST: '0.0.0.0',
-  EMC_DATA_DIR: '/var/lib/elastic-memcache',
-};
+/**
+ * Everything a cache node reads. It holds no database, metrics or data-folder settings and
+ * makes no AWS call: the pool's manager sends it the shared cache configuration (when it
+ * joins and on every reconcile) and reads its /stats to publish them. So its user-data
+ * carries no secret but EMC_CACHE_TOKEN, and anything else given for it is refused.
+ */
+export const CACHE_READS: ReadonlySet<string> = new Set(['EMC_HOST', 'EMC_CACHE_PORT', 'EMC_CACHE_TOKEN', 'EMC_LOG_LEVEL', 'EMC_NODE_ID']);
+
+/** Set unless given: listen on the instance's interfaces, keep data in the unit's StateDirectory (not for a cache node). */
+export function defaultsFor(role: Role): Record<string, string> {
+  return role === 'cache' ? { EMC_HOST: '0.0.0.0' } : { EMC_HOST: '0.0.0.0', EMC_DATA_DIR: '/var/lib/elastic-memcache' };
+}
+
+export const APP_DIR = '/opt/elastic-memcache';
+const NODE = '/usr/bin/node';
+/** One Node option, safe on a systemd command line unquoted (no spaces, quotes or "%" specifiers). */
+const SAFE_NODE_OPTION = /^--[a-z0-9-]+(=[A-Za-z0-9._,:/-]+)?$/;
+
+/** The unit's command line: the compiled app, with the cache node's Node options for role cache. */
+export function execStart(role: Role): string {
+  const options = role === 'cache' ? [...CACHE_NODE_EXEC_ARGV] : [];
+  for (const option of options) {
+    if (!SAFE_NODE_OPTION.test(option)) throw new RenderError(`cache node option ${JSON.stringify(option)} cannot go on a systemd command line as is`);
+  }
+  return [NODE, ...options, `${APP_DIR}/dist/cli.js`, 'start', '--role', role].join(' ');
+}
 
 /** Besides the app's own variables: the SDK's region (found from instance metadata when absent) and Node's options. */
 const EXTRA = new Set(['AWS_REGION', 'NODE_OPTIONS']);
@@ -61,6 +87,7 @@ export function renderUserData(role: string, vars: Record<string, string>): stri
   const lines = ['NODE_ENV=production', ...Object.entries(env).map(([key, value]) => `${key}=${quoteEnvValue(value)}`)];
   const filled: Record<string, string> = {
     ROLE: role,
+    EXEC_START: execStart(role as Role),
     ENVIRONMENT: lines.map((line) => ENV_INDENT + line).join('\n'),
   };
   // One pass: a value that happens to contain "{{" is never read as a placeholder.
@@ -79,6 +106,12 @@ function checkedEnvironment(role: Role, vars: Record<string, string>): Record<st
     }
     if (name === 'EMC_ROLE' && value !== role) throw new RenderError(`EMC_ROLE=${JSON.stringify(value)} contradicts the role "${role}"`);
     if (!known.has(name) && !EXTRA.has(name)) throw new RenderError(`${name}: not a variable elastic-memcache reads (a typo?)`);
+    if (role === 'cache' && known.has(name) && name !== 'EMC_ROLE' && !CACHE_READS.has(name)) {
+      throw new RenderError(
+        `${name}: a cache node does not read it (it holds no database credentials and publishes nothing: ` +
+          `the manager configures it and publishes its statistics); a cache node reads only ${[...CACHE_READS].join(', ')}`,
+      );
+    }
     // A line break (for the env file or for YAML, which also breaks at U+0085, U+2028 and U+2029)
     // or any other control character could add lines, or whole cloud-init keys, to the user-data.
     if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) {
@@ -92,7 +125,7 @@ function checkedEnvironment(role: Role, vars: Record<string, string>): Record<st
       throw new RenderError(`${need.name}=${JSON.stringify(value)} does not fit role ${role}: ${need.hint}`);
     }
   }
-  const env: Record<string, string> = { ...DEFAULTS };
+  const env: Record<string, string> = defaultsFor(role);
   for (const [name, value] of Object.entries(vars)) if (name !== 'EMC_ROLE' && value !== '') env[name] = value;
   try {
     // The same validation the app runs at start, so a bad value fails here and not on the instance.

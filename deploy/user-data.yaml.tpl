@@ -1,11 +1,12 @@
 #cloud-config
 # elastic-memcache: starts role "{{ROLE}}" on an instance booted from the project's AMI
-# (Node 20 and the app in /opt/elastic-memcache, service user "emc": deploy/ami/build-ami.sh).
-# Rendered by deploy/render-user-data.ts; do not fill in by hand.
+# (Node 20 and the compiled app in /opt/elastic-memcache/dist, service user "emc":
+# deploy/ami/build-ami.sh). Rendered by deploy/render-user-data.ts; do not fill in by hand.
 #
 # AWS credentials and the region come from the AWS SDK's default provider chain: the
 # instance profile supplies the credentials; AWS_REGION is read from the instance
 # metadata at first boot unless it was given. None of them is ever written here.
+# (A cache node makes no AWS call and needs no instance profile.)
 # user-data runs once per instance; the unit is enabled, so it starts on every boot
 # (the scaler's StartInstances included).
 
@@ -24,7 +25,7 @@ write_files:
       Documentation=file:///opt/elastic-memcache/deploy/AWS.md
       Wants=network-online.target
       After=network-online.target
-      # Keep retrying (e.g. while the database is not reachable yet); see journalctl.
+      # Keep retrying (e.g. while the network or the database is not reachable yet); see journalctl.
       StartLimitIntervalSec=0
 
       [Service]
@@ -33,7 +34,7 @@ write_files:
       Group=emc
       WorkingDirectory=/opt/elastic-memcache
       EnvironmentFile=/etc/elastic-memcache/env
-      ExecStart=/usr/bin/node /opt/elastic-memcache/bin/emc.js start --role {{ROLE}}
+      ExecStart={{EXEC_START}}
       Restart=on-failure
       RestartSec=5
       KillSignal=SIGTERM

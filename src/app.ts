@@ -1,18 +1,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import fastifyMultipart from '@fastify/multipart';
-import fastifyStatic from '@fastify/static';
-import fastifyView from '@fastify/view';
 import type { Config } from './config/config.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
-import { createHandlebars } from './http/view-helpers.js';
-import { createServices, type ServiceOverrides, type Services } from './services.js';
-import { cacheRole } from './roles/cache/cache-role.js';
-import { createCacheNodeServices } from './roles/cache/cache-node-services.js';
-import { managerRole } from './roles/manager/manager-role.js';
-import { webRole } from './roles/web/web-role.js';
+import type { ServiceOverrides, Services } from './services.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,7 +48,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      base: { role: listener },
+      // Cache children log into their parent's output; the node id tells them apart.
+      base: { role: listener, ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}) },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
@@ -67,17 +60,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frameworkErrors,
     clientErrorHandler,
   });
+  // Each listener loads only its own code: a cache node holds data, not templates, a
+  // database client or the console, and every module loaded costs each node's RSS.
   if (listener === 'cache') {
-    const node = await createCacheNodeServices(config, app.log);
-    if (!config.cache.token && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
-      app.log.warn(`EMC_CACHE_TOKEN is not set: this cache node answers anyone who can reach ${config.host}:${config.ports.cache}`);
-    }
-    app.addHook('onReady', async () => node.start());
-    app.addHook('onClose', () => node.close());
-    await registerCommon(app, listener);
-    await app.register(cacheRole(node.store, { token: config.cache.token }));
+    const { registerCacheNode } = await import('./roles/cache/cache-node.js');
+    await registerCacheNode(app, config);
     return app;
   }
+  const { createServices } = await import('./services.js');
   const services = options.services ?? (await createServices(config, app.log, options.overrides));
   if (!options.services) {
     // The app that created the services owns their background loops and their closing.
@@ -85,12 +75,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.addHook('onClose', () => services.close());
   }
   app.decorate('services', services);
-  await registerCommon(app, listener);
-  await app.register(listener === 'web' ? webRole(config) : managerRole(config));
+  await registerPageSupport(app, listener);
+  if (listener === 'web') {
+    const { webRole } = await import('./roles/web/web-role.js');
+    await app.register(webRole(config));
+  } else {
+    const { managerRole } = await import('./roles/manager/manager-role.js');
+    await app.register(managerRole(config));
+  }
   return app;
 }
 
-async function registerCommon(app: FastifyInstance, listener: Listener): Promise<void> {
+/** Web and manager: security headers, templates, static files, multipart forms and the error pages. */
+async function registerPageSupport(app: FastifyInstance, listener: Listener): Promise<void> {
+  const [{ default: fastifyView }, { default: fastifyStatic }, { default: fastifyMultipart }, { createHandlebars }] = await Promise.all([
+    import('@fastify/view'),
+    import('@fastify/static'),
+    import('@fastify/multipart'),
+    import('./http/view-helpers.js'),
+  ]);
   // First, on the root scope: every answer gets them, errors and unknown paths included.
   await registerSecurityHeaders(app, listener);
   await app.register(fastifyView, {

@@ -3,7 +3,6 @@
 // (a cache node spawned by a parent also when that parent goes away).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, roles } from './config/config.js';
-import { migrate } from './db/migrate.js';
 import { startRole } from './server.js';
 
 const usage = `usage: emc start [--role ${roles.join('|')}]
@@ -23,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
   const env = { ...process.env, ...(values.role ? { EMC_ROLE: values.role } : {}) };
   const config = loadConfig(env);
   if (command === 'migrate') {
+    const { migrate } = await import('./db/migrate.js');
     const applied = await migrate(config.database);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     return;

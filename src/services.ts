@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { loadSharedCacheConfig } from './cache/shared-cache-config.js';
 import type { Config } from './config/config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -56,15 +57,25 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const db = overrides.db ?? createDb(config.database);
   const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
   const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
-  const provider = overrides.provider ?? (await createProvider(config, db, log));
+  const provider = overrides.provider ?? (await createProvider(config, log));
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
   const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
   const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });
-  const controller = createPoolController({ db, provider, pool, lock, minNodes, maxNodes, log });
+  const cacheConfig = () => loadSharedCacheConfig(db);
+  const controller = createPoolController({ db, provider, pool, lock, cacheConfig, minNodes, maxNodes, log });
   // The manager brings the pool to its minimum before serving; others follow what it recorded.
   await (managesPool(config) ? controller.reconcile() : controller.sync());
 
-  const publisher = createStatsPublisher({ sink: metrics, sources: () => provider.hosted(), intervalMs: config.cache.statsIntervalMs, log });
+  // Nodes keep counters only; the process that manages the pool reads them from every member
+  // and publishes, so a cache node needs neither the database nor a metrics client.
+  const publisher = managesPool(config)
+    ? createStatsPublisher({
+        sink: metrics,
+        sources: () => pool.nodes().map((node) => ({ nodeId: node.id, stats: () => node.stats() })),
+        intervalMs: config.cache.statsIntervalMs,
+        log,
+      })
+    : undefined;
   const scaler = runsScaler(config)
     ? createScalerLoop({ db, metrics, controller, minNodes, maxNodes, intervalMs: scalerIntervalMs, log })
     : undefined;
@@ -81,7 +92,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
     images,
     scaler,
     start() {
-      publisher.start();
+      publisher?.start();
       scaler?.start();
       follower = setInterval(
         notOverlapping(() => controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'))),
@@ -98,7 +109,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
       clearInterval(follower);
       clearInterval(reconciler);
       await scaler?.stop();
-      await publisher.stop();
+      await publisher?.stop();
       await provider.close();
       await pool.close();
       await metrics.close();

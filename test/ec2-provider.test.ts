@@ -75,7 +75,6 @@ test('concurrent starts never pick the same instance; the public address is used
   const [a, b] = await Promise.all([provider.start('node-1'), provider.start('node-2')]);
   assert.notEqual(a.instanceId, b.instanceId);
   assert.deepEqual([a.address, b.address].sort(), ['http://203.0.113.1:5001', 'http://203.0.113.2:5001']);
-  assert.equal(provider.hosted().length, 0);
 });
 
 test('shrink: the node is stopped and its tag removed, so the instance is free again', async (t) => {

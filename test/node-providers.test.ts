@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { CacheConfig } from '../src/cache/cache-types.js';
+import { DEFAULT_CACHE_CONFIG } from '../src/cache/cache-types.js';
 import { createInProcessProvider } from '../src/scaling/inprocess-provider.js';
 import { createProcessProvider, type ProcessProviderOptions } from '../src/scaling/process-provider.js';
 import { valueOf } from './helpers/pool.js';
@@ -25,11 +25,9 @@ function recordingLog() {
   return { errors, log: { info: ignore, warn: ignore, error: (_obj: unknown, msg?: string) => void errors.push(msg ?? '') } };
 }
 
-test('the in-process provider hosts shards that the pool and the publisher share', async () => {
-  let config: CacheConfig = { capacityMb: 2, policy: 'RR' };
-  const provider = createInProcessProvider({ loadConfig: async () => config });
+test('the in-process provider hosts shards with the default configuration, one node object each', async () => {
+  const provider = createInProcessProvider();
   const a = await provider.start('node-a');
-  config = { capacityMb: 3, policy: 'LRU' };
   const b = await provider.start('node-b');
   assert.deepEqual(a, { id: 'node-a', instanceId: null, address: 'inprocess' });
   assert.deepEqual(await provider.list(), [a, b]);
@@ -39,22 +37,23 @@ test('the in-process provider hosts shards that the pool and the publisher share
   assert.equal(provider.connect(a), node, 'one node object per shard');
   assert.equal(await node.put('k', valueOf('k', 10)), true);
   assert.equal((await node.get('k'))?.etag, '"k"');
-  const sources = provider.hosted();
-  assert.deepEqual(sources.map((s) => s.nodeId), ['node-a', 'node-b']);
-  const stats = await sources[0]!.stats();
-  assert.equal(stats.hits, 1, 'the publisher sees the lookups made through connect()');
-  assert.equal(stats.policy, 'RR');
-  assert.equal((await sources[1]!.stats()).policy, 'LRU', 'each node reads the shared config when it starts');
+  assert.equal((await node.stats()).hits, 1);
+  const other = provider.connect(b);
+  const fresh = await other.stats();
+  assert.deepEqual(
+    { capacityBytes: fresh.capacityBytes, policy: fresh.policy },
+    { capacityBytes: DEFAULT_CACHE_CONFIG.capacityMb * 1024 * 1024, policy: DEFAULT_CACHE_CONFIG.policy },
+    'a shard starts with the defaults until the controller configures it',
+  );
+  assert.equal(fresh.hits, 0, 'each shard has its own store');
 
   assert.throws(() => provider.connect({ id: 'elsewhere', instanceId: null, address: 'inprocess' }), /elsewhere.*not hosted by this process/);
   await provider.stop('node-a');
   await provider.stop('node-a');
   assert.deepEqual(await provider.list(), [b]);
   assert.throws(() => provider.connect(a), /not hosted/);
-  assert.deepEqual(provider.hosted().map((s) => s.nodeId), ['node-b']);
   await provider.close();
   assert.deepEqual(await provider.list(), []);
-  assert.deepEqual(provider.hosted(), []);
 });
 
 test('the process provider runs cache nodes as child processes reached over HTTP', async (t) => {
@@ -83,7 +82,6 @@ test('the process provider runs cache nodes as child processes reached over HTTP
     (await provider.list()).map((n) => n.id).sort(),
     ['p-1', 'p-2', 'p-3'],
   );
-  assert.deepEqual(provider.hosted(), [], 'children publish their own stats');
   assert.throws(() => provider.connect({ id: 'x', instanceId: null, address: 'inprocess' }), /not an http:\/\/ origin/);
 
   await provider.stop('p-1');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 EC2 instance to become the elastic-memcache AMI: Node 20,
-# the app in /opt/elastic-memcache with its production dependencies and Prisma clients,
-# the RDS CA bundle, and the unprivileged service user "emc". It enables nothing: the
-# user-data rendered by deploy/render-user-data.ts picks the role at first boot.
+# the app compiled to JavaScript in /opt/elastic-memcache/dist (run as `node dist/cli.js`,
+# no tsx) with its production dependencies and Prisma clients, the RDS CA bundle, and the
+# unprivileged service user "emc". It enables nothing: the user-data rendered by
+# deploy/render-user-data.ts picks the role at first boot.
 #
 #   sudo deploy/ami/build-ami.sh [SOURCE_DIR]    # default: this checkout
 #
@@ -33,19 +34,39 @@ node --version | grep -q "^v${NODE_MAJOR}\." || { echo "expected Node ${NODE_MAJ
 id -u "$SERVICE_USER" >/dev/null 2>&1 ||
   useradd --system --user-group --home-dir /var/lib/elastic-memcache --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
 
-# The app, owned by root and read-only for the service (the same files the Dockerfile copies).
+# Build in a scratch copy, like the Dockerfile's build stage: every dependency (TypeScript
+# is a dev dependency), the two Prisma clients (wasm engine, offline), `npm run build`
+# (src/ -> dist/, the clients copied into dist/db/generated), then the dev dependencies
+# pruned. No dependency install scripts (Prisma's would fetch engines it does not need);
+# only better-sqlite3 needs its native build.
+BUILD=$(mktemp -d)
+for item in package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json src prisma; do
+  cp -a "$SRC/$item" "$BUILD/"
+done
+rm -rf "$BUILD/src/db/generated"
+(
+  cd "$BUILD"
+  npm ci --ignore-scripts --no-audit --no-fund
+  npm rebuild better-sqlite3
+  npm run db:generate
+  npm run build
+  npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+)
+
+# The app, owned by root and read-only for the service: what the compiled app reads and
+# nothing else (the same files as the Dockerfile's runtime stage; no TypeScript sources):
+# package.json ("type": "module"), node_modules, dist/, the migrations under prisma/,
+# views/, public/, and deploy/ (this guide, AWS.md, is the unit's Documentation=).
 rm -rf "$APP"
 install -d -m 0755 "$APP"
-for item in package.json package-lock.json prisma.config.ts tsconfig.json bin src prisma views public deploy; do
+for item in package.json node_modules dist prisma; do
+  cp -a "$BUILD/$item" "$APP/"
+done
+for item in views public deploy; do
   cp -a "$SRC/$item" "$APP/"
 done
-rm -rf "$APP/src/db/generated"
-cd "$APP"
-# No dependency install scripts (Prisma's would fetch engines it does not need); only
-# better-sqlite3 needs its native build. Then the two Prisma clients (wasm engine, offline).
-npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-npm rebuild better-sqlite3
-npm run db:generate
+rm -rf "$BUILD"
+[ -f "$APP/dist/cli.js" ] && [ -d "$APP/dist/db/generated/postgres" ] || { echo "the build left no dist/cli.js or Prisma client" >&2; exit 1; }
 chown -R root:root "$APP"
 chmod -R u=rwX,go=rX "$APP"
 

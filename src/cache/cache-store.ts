@@ -102,10 +102,11 @@ export function createCacheStore(options: CacheStoreOptions): CacheStore {
       store.clear();
     },
     reconfigure(config) {
-      counters.requests++;
       const next: CacheConfig = { capacityMb: config.capacityMb, policy: config.policy };
       assertValidCacheConfig(next);
+      // The manager re-sends the configuration on every reconcile: a check, not a request served.
       if (next.capacityMb === current.capacityMb && next.policy === current.policy) return;
+      counters.requests++;
       // lru-cache cannot resize in place, so every change rebuilds; victims are chosen
       // up front so the new store never has to evict while it is being filled.
       const capacityBytes = capacityBytesOf(next.capacityMb);

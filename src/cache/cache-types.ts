@@ -6,6 +6,9 @@ export const MIN_CAPACITY_MB = 1;
 export const MAX_CAPACITY_MB = 4096;
 const BYTES_PER_MB = 1024 * 1024;
 
+/** What a node runs until the pool's manager sends it the shared configuration (the model's defaults). */
+export const DEFAULT_CACHE_CONFIG: Readonly<CacheConfig> = Object.freeze({ capacityMb: 64, policy: 'LRU' });
+
 /** A cached image: its bytes plus what the hot path needs to answer without the database. */
 export interface CacheValue {
   bytes: Buffer;

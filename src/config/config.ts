@@ -1,7 +1,6 @@
 // Configuration is read from the environment once, at start, and validated
 // here; nothing else in the program reads process.env.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
@@ -98,10 +97,8 @@ export type Config = {
     statsIntervalMs: number;
     /** How long the web tier waits for a cache node before serving from the image store. */
     timeoutMs: number;
-    /** This process's node id when it runs role `cache`, if configured (see cache-node-services). */
+    /** A cache node's pool id, given by the process provider: a label on its log lines. */
     nodeId: string | undefined;
-    /** The id a cache node uses when none is configured and no EC2 tag names it. */
-    defaultNodeId: string;
     /** EMC_CACHE_TOKEN: cache nodes require it as a bearer token, and the web tier sends it. */
     token: string | undefined;
   };
@@ -190,7 +187,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,
       timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
       nodeId: e.EMC_NODE_ID,
-      defaultNodeId: `${hostname()}:${e.EMC_CACHE_PORT}`,
       token: e.EMC_CACHE_TOKEN,
     },
     pool: {

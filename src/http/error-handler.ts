@@ -21,10 +21,13 @@ function statusOf(error: FastifyError): number {
   return status >= 400 && status <= 599 ? status : 500;
 }
 
-/** Answers with our failure shape: JSON for the API and scripts, the error page for browsers. */
+/**
+ * Answers with our failure shape: JSON for the API and scripts, the error page for browsers
+ * (on listeners that serve pages: a cache node has no templates and answers JSON to all).
+ */
 export async function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   reply.code(status);
-  if (isApiRequest(request) || !request.headers.accept?.includes('text/html')) {
+  if (isApiRequest(request) || !request.headers.accept?.includes('text/html') || !request.server.hasDecorator('view')) {
     return reply.type('application/json').send(apiFailure(status, message));
   }
   const page = { title: `Error ${status}`, status, message };

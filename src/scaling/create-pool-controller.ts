@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { Mutex } from 'async-mutex';
+import type { CacheConfig } from '../cache/cache-types.js';
 import type { Db } from '../db/database.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
 import type { CacheNode } from '../pool/cache-node.js';
@@ -17,6 +18,8 @@ type Deps = {
   provider: NodeProvider;
   pool: CachePool;
   lock: PoolLock;
+  /** The shared cache configuration (from the database): nodes hold none of their own. */
+  cacheConfig: () => Promise<CacheConfig>;
   minNodes: number;
   maxNodes: number;
   log: FastifyBaseLogger;
@@ -30,7 +33,7 @@ const HEALTH_RETRY_MS = 250;
 
 const plural = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
 
-export function createPoolController({ db, provider, pool, lock, minNodes, maxNodes, log }: Deps): ManagedPoolController {
+export function createPoolController({ db, provider, pool, lock, cacheConfig, minNodes, maxNodes, log }: Deps): ManagedPoolController {
   let syncedVersion = -1;
   // Resizes and membership syncs of this process take turns, so a sync never
   // re-applies the membership a resize in this process is replacing.
@@ -112,7 +115,8 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
     let staying = members;
     if (target > from) {
       const ids = await nextNodeIds(db, target - from);
-      const started = await Promise.allSettled(ids.map((id) => provider.start(id)));
+      const config = await cacheConfig();
+      const started = await Promise.allSettled(ids.map((id) => startConfigured(id, config)));
       joined = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure && joined.length === 0) {
@@ -128,6 +132,31 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
     await recordScalingEvent(db, { ...event, toNodes: reached, reason: `${request.reason}${shortfall}` });
     log.info({ from, to: reached, moved: report.moved, actor: request.actor }, 'pool resized');
     return { from, to: reached, message: `the pool went from ${plural(from)} to ${plural(reached)}${shortfall}` };
+  }
+
+  /** A node starts with defaults; it serves the pool only once it runs the shared configuration. */
+  async function startConfigured(id: string, config: CacheConfig): Promise<ProvidedNode> {
+    const started = await provider.start(id);
+    try {
+      await withClient(started, (node) => node.reconfigure(config));
+    } catch (err) {
+      await provider.stop(id).catch(() => undefined);
+      throw new Error(`cache node ${id} started but did not take the configuration: ${(err as Error).message}`, { cause: err });
+    }
+    return started;
+  }
+
+  /**
+   * Sends the shared configuration to members again: a node that restarted in place (its
+   * supervisor brought it back on the same address) runs the defaults until it is told.
+   * Taking the same configuration again changes nothing on a node.
+   */
+  async function reassertConfiguration(members: ProvidedNode[]): Promise<void> {
+    if (members.length === 0) return;
+    const config = await cacheConfig();
+    const results = await Promise.allSettled(members.map((m) => withClient(m, (node) => node.reconfigure(config))));
+    const failed = members.filter((_, i) => results[i]!.status === 'rejected');
+    if (failed.length > 0) log.warn({ nodes: failed.map((m) => m.id) }, 'could not send the cache configuration to every member');
   }
 
   return {
@@ -154,6 +183,7 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
         await Promise.all(orphans.map((n) => provider.stop(n.id).catch(() => undefined)));
         if (orphans.length > 0) log.warn({ nodes: orphans.map((n) => n.id) }, 'stopped nodes the pool does not record');
         await sync();
+        await reassertConfiguration(members.filter((_, i) => alive[i]));
         const size = members.length - dead.length;
         if (size < minNodes) {
           await apply(minNodes, { actor: 'operator', reason: `reconcile: bring the pool to its minimum of ${plural(minNodes)}` });
@@ -162,22 +192,28 @@ export function createPoolController({ db, provider, pool, lock, minNodes, maxNo
     },
   };
 
-  async function isAlive(member: ProvidedNode): Promise<boolean> {
-    let node: CacheNode;
+  /** Calls a member through the pool's client, or a temporary one that is closed afterwards. */
+  async function withClient<T>(member: ProvidedNode, call: (node: CacheNode) => Promise<T>): Promise<T> {
+    const node = clientFor(member);
     try {
-      node = clientFor(member);
-    } catch {
-      return false; // an in-process node of a process that is gone
-    }
-    try {
-      // Dropping a member stops it and loses its cache: one probe lost to a busy moment is not enough.
-      for (let attempt = 1; ; attempt++) {
-        if (await node.health()) return true;
-        if (attempt === HEALTH_ATTEMPTS) return false;
-        await sleep(HEALTH_RETRY_MS);
-      }
+      return await call(node);
     } finally {
       if (!pool.nodes().includes(node)) await node.close();
+    }
+  }
+
+  async function isAlive(member: ProvidedNode): Promise<boolean> {
+    try {
+      // Dropping a member stops it and loses its cache: one probe lost to a busy moment is not enough.
+      return await withClient(member, async (node) => {
+        for (let attempt = 1; ; attempt++) {
+          if (await node.health()) return true;
+          if (attempt === HEALTH_ATTEMPTS) return false;
+          await sleep(HEALTH_RETRY_MS);
+        }
+      });
+    } catch {
+      return false; // an in-process node of a process that is gone
     }
   }
 }

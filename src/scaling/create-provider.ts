@@ -1,30 +1,24 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Config } from '../config/config.js';
-import type { Db } from '../db/database.js';
 import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
 
 /**
- * The environment a cache child needs: the same database, data folder, reporting cadence and
- * cache token as us. It holds secrets (the database URL, the token): it is passed, never logged.
+ * The environment a cache child needs: nodes hold no database or metrics client, so only our
+ * log level and the cache token. The token is a secret: it is passed, never logged.
  */
 export function childEnvOf(config: Config): Record<string, string> {
   return {
-    DATABASE_URL: config.database.url,
-    EMC_DATA_DIR: config.dataDir,
-    EMC_DB_POOL_SIZE: '2',
-    EMC_STATS_INTERVAL_S: String(config.cache.statsIntervalMs / 1000),
     EMC_LOG_LEVEL: config.logLevel,
     ...(config.cache.token === undefined ? {} : { EMC_CACHE_TOKEN: config.cache.token }),
   };
 }
 
-export async function createProvider(config: Config, db: Db, log: FastifyBaseLogger): Promise<NodeProvider> {
+export async function createProvider(config: Config, log: FastifyBaseLogger): Promise<NodeProvider> {
   switch (config.pool.provider) {
     case 'inprocess':
-      return createInProcessProvider({ loadConfig: () => loadSharedCacheConfig(db) });
+      return createInProcessProvider();
     case 'process':
       return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs, token: config.cache.token });
     case 'ec2': {

@@ -136,7 +136,6 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
       return { ...client, close: () => (clients.delete(client), client.close()) };
     },
     // Every instance publishes its own statistics.
-    hosted: () => [],
     async close() {
       closed = true;
       abort.abort();

@@ -1,24 +1,19 @@
 import { createCacheStore } from '../cache/cache-store.js';
-import type { CacheConfig } from '../cache/cache-types.js';
-import type { StatsSource } from '../metrics/stats-publisher.js';
+import { DEFAULT_CACHE_CONFIG } from '../cache/cache-types.js';
 import type { CacheNode } from '../pool/cache-node.js';
 import { createInProcessCacheNode } from '../pool/inprocess-cache-node.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
 
 export const INPROCESS_ADDRESS = 'inprocess';
 
-export type InProcessProviderDeps = {
-  /** The shared cache configuration (from the database), read for every node started. */
-  loadConfig: () => Promise<CacheConfig>;
-};
-
-type Shard = { provided: ProvidedNode; node: CacheNode; source: StatsSource };
+type Shard = { provided: ProvidedNode; node: CacheNode };
 
 /**
  * Shards inside this process. `connect` hands out the one node object per shard, so the
- * pool and the stats publisher count on the same store.
+ * pool and the stats publisher count on the same store. Like a cache process, a shard
+ * starts with the defaults; the pool controller sends it the shared configuration.
  */
-export function createInProcessProvider({ loadConfig }: InProcessProviderDeps): NodeProvider {
+export function createInProcessProvider(): NodeProvider {
   const shards = new Map<string, Shard>();
 
   return {
@@ -27,12 +22,9 @@ export function createInProcessProvider({ loadConfig }: InProcessProviderDeps): 
     async start(id) {
       const running = shards.get(id);
       if (running) return { ...running.provided };
-      const store = createCacheStore(await loadConfig());
-      // Re-checked after the await: a concurrent start of the same id must not replace a live store.
-      const raced = shards.get(id);
-      if (raced) return { ...raced.provided };
+      const store = createCacheStore(DEFAULT_CACHE_CONFIG);
       const provided: ProvidedNode = { id, instanceId: null, address: INPROCESS_ADDRESS };
-      shards.set(id, { provided, node: createInProcessCacheNode(id, store), source: { nodeId: id, stats: () => store.stats() } });
+      shards.set(id, { provided, node: createInProcessCacheNode(id, store) });
       return { ...provided };
     },
     async stop(id) {
@@ -47,7 +39,6 @@ export function createInProcessProvider({ loadConfig }: InProcessProviderDeps): 
       }
       return shard.node;
     },
-    hosted: () => [...shards.values()].map(({ source }) => source),
     async close() {
       shards.clear();
     },

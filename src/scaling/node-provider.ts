@@ -1,4 +1,3 @@
-import type { StatsSource } from '../metrics/stats-publisher.js';
 import type { CacheNode } from '../pool/cache-node.js';
 
 /** A node a provider runs for the pool, as recorded in the PoolNode table. */
@@ -28,8 +27,6 @@ export interface NodeProvider {
   stop(id: string): Promise<void>;
   /** A client for a node recorded in the database (by this process or another). */
   connect(node: ProvidedNode): CacheNode;
-  /** Nodes whose statistics this process publishes: shards it hosts (remote nodes publish their own). */
-  hosted(): readonly StatsSource[];
   /** Stops what this process started (children must not outlive it) and releases clients. */
   close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CacheNode } from '../pool/cache-node.js';
 import { createHttpCacheNode } from '../pool/http-cache-node.js';
+import { cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
 import { describeExit, exitOf, freePort, terminate, waitForHealthy, type ChildExit } from './child-process.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
 
@@ -30,7 +30,6 @@ type Child = {
   stderr: () => string;
 };
 
-const emcBin = fileURLToPath(new URL('../../bin/emc.js', import.meta.url));
 // Enough to carry a config error or a stack trace into the start error and the crash log.
 const STDERR_TAIL_CHARS = 4000;
 const START_ATTEMPTS = 3;
@@ -56,7 +55,7 @@ export function createProcessProvider({
   let closed = false;
 
   function spawnChild(id: string, port: number): Child {
-    const proc = spawn(process.execPath, [emcBin, 'start', '--role', 'cache'], {
+    const proc = spawn(process.execPath, cacheNodeArgs(), {
       env: { ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
       // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -133,7 +132,6 @@ export function createProcessProvider({
       };
     },
     // Each child publishes its own statistics.
-    hosted: () => [],
     async close() {
       closed = true;
       await Promise.all([...children.keys()].map(stop));

@@ -2,7 +2,6 @@
 // answers can be delayed, and a provider that puts such a node into the app's pool.
 import type { TestContext } from 'node:test';
 import { createCacheStore } from '../../src/cache/cache-store.js';
-import type { CacheConfig } from '../../src/cache/cache-types.js';
 import { createHttpCacheNode } from '../../src/pool/http-cache-node.js';
 import { cacheRole } from '../../src/roles/cache/cache-role.js';
 import { createInProcessProvider } from '../../src/scaling/inprocess-provider.js';
@@ -60,8 +59,7 @@ export async function slowCacheServer(t: TestContext, delayMs: number): Promise<
  * origins (reached with `timeoutMs`, like the process and EC2 providers do).
  */
 export function providerWithRemoteNodes(remote: Record<string, string>, timeoutMs: number): NodeProvider {
-  const cacheConfig: CacheConfig = { capacityMb: 16, policy: 'LRU' };
-  const shards = createInProcessProvider({ loadConfig: async () => cacheConfig });
+  const shards = createInProcessProvider();
   const running = new Map<string, ProvidedNode>();
   return {
     kind: 'inprocess',
@@ -78,7 +76,6 @@ export function providerWithRemoteNodes(remote: Record<string, string>, timeoutM
       await shards.stop(id);
     },
     connect: (node) => (node.address.startsWith('http') ? createHttpCacheNode({ id: node.id, baseUrl: node.address, timeoutMs }) : shards.connect(node)),
-    hosted: () => shards.hosted(),
     close: () => shards.close(),
   };
 }
