@@ -1,13 +1,13 @@
 // (f) Memory of one cache node: a `cache` role process, set to 64 MB LRU and filled to
 // capacity with 100 KB values over its own HTTP API. RSS comes from /proc/<pid>/status.
 // The node runs as production runs it (the AMI's unit, the process provider from a build):
-// `node <CACHE_NODE_EXEC_ARGV> dist/cli.js`, built first with `npm run build`.
+// `<CACHE_NODE_ENV> node <CACHE_NODE_EXEC_ARGV> dist/cli.js`, built first with `npm run build`.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheStats } from '../src/cache/cache-stats.js';
 import { CONTENT_TYPE_HEADER, ETAG_HEADER } from '../src/pool/cache-node-protocol.js';
-import { CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
+import { CACHE_NODE_ENV, CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 import { freePort, startServer, stopAll } from './bench-processes.js';
 import { atMost, median } from './bench-stats.js';
 import type { Bench, BenchOptions, BenchOutcome } from './bench-types.js';
@@ -72,7 +72,7 @@ async function measureOnce(): Promise<Measured> {
     'cache node',
     'dist/cli.js',
     ['start', '--role', 'cache'],
-    { EMC_CACHE_PORT: String(port), EMC_NODE_ID: 'bench-memory' },
+    { ...CACHE_NODE_ENV, EMC_CACHE_PORT: String(port), EMC_NODE_ID: 'bench-memory' },
     `${base}/health`,
     CACHE_NODE_EXEC_ARGV,
   );
@@ -123,7 +123,7 @@ export const memoryBench: Bench = {
       ],
       verdicts: [atMost(`RSS filled (MB), capacity ${CAPACITY_MB} MB + ${OVERHEAD_TARGET_MB} MB`, filled / MB, CAPACITY_MB + OVERHEAD_TARGET_MB, 0)],
       notes: [
-        `node ${CACHE_NODE_EXEC_ARGV.join(' ')} dist/cli.js start --role cache`,
+        `${Object.entries(CACHE_NODE_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${CACHE_NODE_EXEC_ARGV.join(' ')} dist/cli.js start --role cache`,
         `highest peak RSS (VmHWM) during a fill: ${mbOf(peak)} MB; evictions ${stats.evictions}; each RSS is the median of 5 samples 0.5 s apart`,
       ],
       data: { capacityBytes: capacity, valueBytes: VALUE_BYTES, idleRss: idle, filledRss: filled, peakRss: peak, runs: measured },

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CacheNode } from '../pool/cache-node.js';
 import { createHttpCacheNode } from '../pool/http-cache-node.js';
-import { cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
+import { CACHE_NODE_ENV, cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
 import { describeExit, exitOf, freePort, terminate, waitForHealthy, type ChildExit } from './child-process.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
 
@@ -56,7 +56,7 @@ export function createProcessProvider({
 
   function spawnChild(id: string, port: number): Child {
     const proc = spawn(process.execPath, cacheNodeArgs(), {
-      env: { ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
+      env: { ...CACHE_NODE_ENV, ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
       // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
