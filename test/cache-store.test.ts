@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { missRate } from '../src/cache/cache-stats.js';
 import { createCacheStore, type CacheStore } from '../src/cache/cache-store.js';
 import { entrySize, type CachePolicy, type CacheValue } from '../src/cache/cache-types.js';
+import { seededRandom } from '../bench/zipf.js';
 
 const MB = 1024 * 1024;
 // Views into one buffer: the tests need megabyte-sized values, not megabytes of allocations.
@@ -11,17 +12,6 @@ const pool = Buffer.alloc(4 * MB);
 const valueOf = (size: number): CacheValue => ({ bytes: pool.subarray(0, size), contentType: 'image/png', etag: '"v1"' });
 /** A value whose entry (key + bytes) costs exactly `cost` bytes. */
 const costing = (key: string, cost: number) => valueOf(cost - Buffer.byteLength(key));
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keysOf = (store: CacheStore) => store.exportEntries().map((e) => e.key);
 const fill = (store: CacheStore, keys: string[], cost: number) => keys.forEach((k) => store.put(k, costing(k, cost)));
@@ -40,7 +30,7 @@ describe('cache store: capacity (property)', () => {
     it(`never holds more bytes than its capacity (${policy})`, () => {
       fc.assert(
         fc.property(fc.array(opArb, { maxLength: 60 }), fc.integer(), (ops, seed) => {
-          const store = createCacheStore({ capacityMb: 2, policy, random: mulberry32(seed) });
+          const store = createCacheStore({ capacityMb: 2, policy, random: seededRandom(seed) });
           for (const op of ops) {
             if (op.op === 'put') {
               const value = valueOf(op.size);
@@ -98,7 +88,7 @@ describe('cache store: eviction', () => {
   });
 
   it('RR evicts uniformly, not like LRU (400 seeded runs)', () => {
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     const victims = new Map<string, number>();
     for (let run = 0; run < 400; run++) {
       for (const [policy, tally] of [['RR', victims], ['LRU', undefined]] as const) {
@@ -130,7 +120,7 @@ describe('cache store: reconfigure', () => {
   });
 
   it('shrinking an RR node evicts random entries, only as many as needed', () => {
-    const store = createCacheStore({ capacityMb: 2, policy: 'RR', random: mulberry32(7) });
+    const store = createCacheStore({ capacityMb: 2, policy: 'RR', random: seededRandom(7) });
     fill(store, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], MB / 4);
     store.reconfigure({ capacityMb: 1, policy: 'RR' });
     const kept = keysOf(store);

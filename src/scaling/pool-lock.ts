@@ -19,9 +19,15 @@ export type PoolLockOptions = {
  */
 export function createPoolLock({ db, ttlMs, waitMs }: PoolLockOptions) {
   const expiry = () => new Date(Date.now() + ttlMs);
+  // Nothing deletes the row once it exists: creating it once per process, not on every
+  // attempt, keeps a contended wait to one write per attempt.
+  let rowCreated = false;
 
   async function tryAcquire(holder: string): Promise<boolean> {
-    await db.poolState.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} });
+    if (!rowCreated) {
+      await db.poolState.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} });
+      rowCreated = true;
+    }
     const { count } = await db.poolState.updateMany({
       where: { id: 1, OR: [{ lockHolder: null }, { lockExpiresAt: { lt: new Date() } }] },
       data: { lockHolder: holder, lockExpiresAt: expiry() },
