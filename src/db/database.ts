@@ -8,17 +8,18 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from './generated/sqlite/index.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/index.js';
 import type { DatabaseConfig } from '../config/config.js';
-import { createPgPool } from './pg-pool.js';
+import { createPgPool, type PgPoolTimeouts } from './pg-pool.js';
 
 export type Db = SqliteClient;
 
-export function createDb(config: DatabaseConfig): Db {
+/** `timeouts` (PostgreSQL only) keep their production defaults outside tests. */
+export function createDb(config: DatabaseConfig, timeouts?: PgPoolTimeouts): Db {
   if (config.provider === 'sqlite') {
     mkdirSync(dirname(sqlitePath(config.url)), { recursive: true });
     return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: config.url, timeout: 10_000 }) });
   }
   // Our own pool (see pg-pool.ts), ended by $disconnect like the one Prisma would make.
-  const adapter = new PrismaPg(createPgPool(config.url, config.poolSize), { disposeExternalPool: true });
+  const adapter = new PrismaPg(createPgPool(config.url, config.poolSize, timeouts), { disposeExternalPool: true });
   return new PostgresClient({ adapter }) as unknown as Db;
 }
 

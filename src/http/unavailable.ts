@@ -8,7 +8,8 @@
 //  - a DriverAdapterError whose cause is a PostgreSQL error Prisma has no code for
 //    (57P01 the server is shutting down, class 08 connection exceptions...);
 //  - pg's own plain Error ("Connection terminated unexpectedly") rethrown by Prisma
-//    with a clientVersion attached, when a pooled connection dies under a query.
+//    with a clientVersion attached, when a pooled connection dies under a query, or
+//    ("Query read timeout") when a query gets no answer in time (see db/pg-pool.ts).
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'the database is unavailable; try again shortly';
 
