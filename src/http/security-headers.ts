@@ -1,5 +1,5 @@
 // Security headers for every listener, in one place.
-import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
+import type { FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
 
 /**
@@ -65,5 +65,7 @@ export async function registerSecurityHeaders(app: FastifyInstance, listener: 'w
     app.addHook('onRequest', storedBytesHook);
     return;
   }
+  // Loaded here, not at the top: a cache node never needs it.
+  const { default: fastifyHelmet } = await import('@fastify/helmet');
   await app.register(fastifyHelmet, pageHelmetOptions);
 }
