@@ -3,7 +3,7 @@
 #   docker build -t emc .
 #   docker run -p 5000:5000 -p 5002:5002 -v emc-data:/data emc          # role all
 #   docker run --env-file web.env -p 5000:5000 emc start --role web     # one role
-#   docker run -e NODE_OPTIONS=--max-semi-space-size=1 -e GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768 -e EMC_CACHE_TOKEN=… -p 5001:5001 emc start --role cache
+#   docker run -e NODE_OPTIONS="--max-semi-space-size=1 --expose-gc" -e GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768 -e EMC_CACHE_TOKEN=… -p 5001:5001 emc start --role cache
 # A cache-node container should be run with that NODE_OPTIONS and GLIBC_TUNABLES: they carry
 # the Node options and the environment every cache node gets (CACHE_NODE_EXEC_ARGV and
 # CACHE_NODE_ENV in src/roles/cache/cache-node-launch.ts; the process provider and the EC2

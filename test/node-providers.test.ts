@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { DEFAULT_CACHE_CONFIG } from '../src/cache/cache-types.js';
+import { CACHE_NODE_ENV, CACHE_NODE_EXEC_ARGV } from '../src/roles/cache/cache-node-launch.js';
 import { createInProcessProvider } from '../src/scaling/inprocess-provider.js';
 import { createProcessProvider, type ProcessProviderOptions } from '../src/scaling/process-provider.js';
 import { valueOf } from './helpers/pool.js';
@@ -68,6 +70,11 @@ test('the process provider runs cache nodes as child processes reached over HTTP
 
   const nodes = await Promise.all(['p-1', 'p-2', 'p-3'].map((id) => provider.start(id)));
   pids.push(...nodes.map((n) => pidOf(n.instanceId)));
+  // Started as production starts every cache node: its Node options and environment.
+  const argv = readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').split('\0');
+  for (const option of CACHE_NODE_EXEC_ARGV) assert.ok(argv.includes(option), `child runs with ${option}: ${argv.join(' ')}`);
+  const environ = readFileSync(`/proc/${pids[0]}/environ`, 'utf8').split('\0');
+  for (const [name, value] of Object.entries(CACHE_NODE_ENV)) assert.ok(environ.includes(`${name}=${value}`), `child has ${name}=${value}`);
   for (const [i, node] of nodes.entries()) {
     assert.match(node.instanceId!, /^pid:\d+$/);
     assert.match(node.address, /^http:\/\/127\.0\.0\.1:\d+$/);

@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
  * EC2 user-data, the memory benchmark). A node's data lives outside the JS heap, in Buffers;
  * the heap holds only the index and each request's objects, so a young generation of 1 MB
  * (the default grows to 16 MB per semi-space) costs a few cheap scavenges and saves ~10 MB
- * of resident memory per node.
+ * of resident memory per node. --expose-gc lets the node collect dead receive buffers
+ * itself (receive-buffer-collector.ts).
  */
-export const CACHE_NODE_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1']);
+export const CACHE_NODE_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--expose-gc']);
 
 /**
  * Environment for every cache-node process, next to CACHE_NODE_EXEC_ARGV. glibc puts
