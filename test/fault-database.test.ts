@@ -9,6 +9,7 @@ import { Prisma } from '../src/db/generated/postgres/index.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, databaseUnavailable } from '../src/http/unavailable.js';
 import { AppError } from '../src/http/app-error.js';
 import { createDb } from '../src/db/database.js';
+import { CONNECT_TIMEOUT_MS } from '../src/db/pg-pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { buildTestApp, objectFiles, postgresUrl, resetPostgres } from './helpers/app.js';
 import { startFaultProxy } from './helpers/fault-proxy.js';
@@ -295,4 +296,14 @@ test('PostgreSQL silently dropping packets: 503s by the query deadline, cache hi
   const burst = await Promise.all(Array.from({ length: 3 * poolSize }, () => app.inject({ method: 'POST', url: '/api/list_keys' })));
   for (const res of burst) assert.deepEqual(res.json().keys, ['cold', 'during-1000', 'hot']);
   assert.ok(Date.now() - burstAt < DEADLINE_MS, `the burst took ${Date.now() - burstAt} ms`);
+});
+
+test('migrations against a host that answers nothing fail at the connect deadline instead of hanging the start', { timeout: 30_000 }, async (t) => {
+  const { proxy, url } = await proxiedPostgres(t);
+  proxy.stall();
+  const started = Date.now();
+  const outcome = await within(migrate({ provider: 'postgres', url, poolSize: 1 }), 3 * CONNECT_TIMEOUT_MS);
+  const took = Date.now() - started;
+  assert.ok(typeof outcome === 'object' && 'error' in outcome, `the start failed: ${JSON.stringify(outcome)}`);
+  assert.ok(took >= CONNECT_TIMEOUT_MS - 100 && took < 2 * CONNECT_TIMEOUT_MS, `at the connect deadline: ${took} ms`);
 });

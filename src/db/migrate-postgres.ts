@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { migrationRow, type Migration } from './migration-files.js';
+import { CONNECT_TIMEOUT_MS } from './pg-pool.js';
 
 // Any constant works; it only has to be the same in every process of the fleet.
 const MIGRATION_LOCK_KEY = 724_310_551;
@@ -17,7 +18,8 @@ const ledger = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 )`;
 
 export async function migratePostgres(config: DatabaseConfig, migrations: Migration[]): Promise<string[]> {
-  const client = new pg.Client({ connectionString: config.url });
+  // A host that answers nothing fails the start (the supervisor retries) instead of hanging it.
+  const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     // Hosts booting together queue here; each then sees what the others applied.

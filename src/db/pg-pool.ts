@@ -3,7 +3,7 @@
 import pg from 'pg';
 
 /** How long a query waits for a connection (a new one, or a free slot) before failing. */
-const CONNECT_TIMEOUT_MS = 5000;
+export const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * How long a query waits for its answer on an open connection before failing. Nothing
