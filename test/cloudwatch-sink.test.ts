@@ -132,7 +132,7 @@ describe('CloudWatch sink: totals', () => {
             ],
           },
     );
-    assert.deepEqual(await sink.totals(at(0), at(1)), { lookups: 100, hits: 91, misses: 9, puts: 3, requests: 103, missRate: 0.09, hitRate: 0.91 });
+    assert.deepEqual(await sink.totals(at(0), at(1)), { reported: true, lookups: 100, hits: 91, misses: 9, puts: 3, requests: 103, missRate: 0.09, hitRate: 0.91 });
 
     const [first, second] = inputs();
     assert.deepEqual(first!.MetricDataQueries!.map((q) => [q.Id, q.Expression]), [
@@ -146,13 +146,18 @@ describe('CloudWatch sink: totals', () => {
     assert.equal(second!.NextToken, 'page-2');
   });
 
-  it('counts an idle window as 0 and rounds old windows up to whole minutes', async (t) => {
+  it('tells a window nobody reported in from an idle one, and rounds old windows up to whole minutes', async (t) => {
     const { sink, inputs } = answering(t, () => ({ MetricDataResults: [] }), at(24 * 60));
     const zero = { lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0, missRate: 0, hitRate: 0 };
-    assert.deepEqual(await sink.totals(at(0), at(1, 30)), zero);
+    assert.deepEqual(await sink.totals(at(0), at(1, 30)), { reported: false, ...zero });
     assert.match(inputs()[0]!.MetricDataQueries![0]!.Expression!, /'Sum', 120\)\)$/);
-    assert.deepEqual(await sink.totals(at(1), at(1)), zero);
+    assert.deepEqual(await sink.totals(at(1), at(1)), { reported: false, ...zero });
     assert.equal(inputs().length, 1, 'an empty window needs no query');
+  });
+
+  it('reads nodes that reported zeros as an idle window', async (t) => {
+    const { sink } = answering(t, () => ({ MetricDataResults: [result('lookups', 'lookups', [[at(0, 5), 0]]), result('requests', 'requests', [[at(0, 5), 0]])] }));
+    assert.deepEqual(await sink.totals(at(0), at(1)), { reported: true, lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0, missRate: 0, hitRate: 0 });
   });
 
   it('fails rather than reading a failed query as idle', async (t) => {

@@ -49,20 +49,21 @@ for (const database of databases) {
         sample('b', at(0, 5), { lookups: 90, misses: 0, hits: 90, puts: 2, requests: 92 }),
       ]);
       const totals = await sink.totals(at(0), at(1));
-      assert.deepEqual(totals, { lookups: 100, hits: 91, misses: 9, puts: 3, requests: 103, missRate: 0.09, hitRate: 0.91 });
+      assert.deepEqual(totals, { reported: true, lookups: 100, hits: 91, misses: 9, puts: 3, requests: 103, missRate: 0.09, hitRate: 0.91 });
     });
 
-    it('counts an idle or empty window as 0, and respects from <= at < to', async (t) => {
+    it('counts an idle or empty window as 0, tells an idle window from one nobody reported in, and respects from <= at < to', async (t) => {
       const sink = createDbMetricsSink({ db: await openDb(t, database), now: () => at(5) });
       const zero = { lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0, missRate: 0, hitRate: 0 };
-      assert.deepEqual(await sink.totals(at(0), at(1)), zero);
+      assert.deepEqual(await sink.totals(at(0), at(1)), { reported: false, ...zero });
       await sink.publish([
         sample('a', at(0, 30), { requests: 3, puts: 3 }),
         sample('a', at(1), { lookups: 1, misses: 1 }),
         sample('a', at(2), { lookups: 10, hits: 10 }),
         sample('a', new Date(at(1).getTime() - 1), { lookups: 100, misses: 100 }),
       ]);
-      assert.deepEqual(await sink.totals(at(0, 10), at(0, 50)), { ...zero, puts: 3, requests: 3 });
+      assert.deepEqual(await sink.totals(at(0, 10), at(0, 50)), { reported: true, ...zero, puts: 3, requests: 3 });
+      assert.deepEqual(await sink.totals(at(3), at(4)), { reported: false, ...zero });
       const bounded = await sink.totals(at(1), at(2));
       assert.deepEqual([bounded.lookups, bounded.missRate], [1, 1]);
     });
@@ -129,7 +130,7 @@ for (const database of databases) {
       clock = at(0, 10);
       stores[1]!.store.get('missing');
       await publisher.stop();
-      assert.deepEqual(await sink.totals(at(0), at(1)), { lookups: 3, hits: 1, misses: 2, puts: 1, requests: 4, missRate: 2 / 3, hitRate: 1 / 3 });
+      assert.deepEqual(await sink.totals(at(0), at(1)), { reported: true, lookups: 3, hits: 1, misses: 2, puts: 1, requests: 4, missRate: 2 / 3, hitRate: 1 / 3 });
     });
   });
 }

@@ -31,13 +31,13 @@ async function openDb(t: TestContext): Promise<Db> {
 }
 
 function fakeMetrics() {
-  const state = { lookups: 0, misses: 0, windows: [] as [Date, Date][] };
+  const state = { reported: true, lookups: 0, misses: 0, windows: [] as [Date, Date][] };
   const sink: Pick<MetricsSink, 'totals'> = {
     async totals(from, to) {
       state.windows.push([from, to]);
-      const { lookups, misses } = state;
+      const { reported, lookups, misses } = state;
       const missRate = lookups > 0 ? misses / lookups : 0;
-      return { lookups, misses, hits: lookups - misses, puts: 0, requests: lookups, missRate, hitRate: lookups > 0 ? 1 - missRate : 0 } satisfies WindowTotals;
+      return { reported, lookups, misses, hits: lookups - misses, puts: 0, requests: lookups, missRate, hitRate: lookups > 0 ? 1 - missRate : 0 } satisfies WindowTotals;
     },
   };
   return { state, sink };

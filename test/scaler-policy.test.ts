@@ -11,16 +11,27 @@ const auto = (maxMissRate: number, minMissRate: number, expandRatio = 2, shrinkR
 });
 const defaults: ScalerPolicy = { mode: 'manual', maxMissRate: 0.8, minMissRate: 0.2, expandRatio: 2, shrinkRatio: 0.5 };
 
-function input(overrides: Partial<DecideInput>): DecideInput {
-  return { policy: auto(0.8, 0.2), nodes: 1, minNodes: 1, maxNodes: 8, window: { lookups: 0, misses: 0 }, fullWindow: true, ...overrides };
+type Window = { lookups: number; misses: number };
+
+/** A decision's input; the window is one the nodes reported in unless it says otherwise. */
+function input({ window, ...overrides }: Omit<Partial<DecideInput>, 'window'> & { window?: Window & { reported?: boolean } }): DecideInput {
+  return {
+    policy: auto(0.8, 0.2),
+    nodes: 1,
+    minNodes: 1,
+    maxNodes: 8,
+    window: { reported: true, lookups: 0, misses: 0, ...window },
+    fullWindow: true,
+    ...overrides,
+  };
 }
 
 /** Runs the scaler minute after minute against a simulated pool; returns the sizes it went through. */
-function simulate(policy: ScalerPolicy, start: number, window: { lookups: number; misses: number }, minutes: number): number[] {
+function simulate(policy: ScalerPolicy, start: number, window: Window, minutes: number): number[] {
   const sizes = [start];
   for (let i = 0; i < minutes; i++) {
     const nodes = sizes.at(-1)!;
-    sizes.push(decide({ policy, nodes, minNodes: 1, maxNodes: 8, window, fullWindow: true }).target);
+    sizes.push(decide(input({ policy, nodes, window })).target);
   }
   return sizes;
 }
@@ -58,6 +69,14 @@ describe('scaler decisions (SPEC §5 scenarios)', () => {
     const step = decide(input({ policy: auto(0.9, 0.65), nodes: 8 }));
     assert.equal(step.missRate, 0);
     assert.match(step.reason, /^no look-ups \(idle, miss rate 0\.0%\) below 65\.0%: shrink 8 → 4$/);
+  });
+
+  it('keeps the size when no statistics arrived: that is not an idle pool', () => {
+    const blind = decide(input({ policy: auto(0.9, 0.65), nodes: 8, window: { reported: false, lookups: 0, misses: 0 } }));
+    assert.equal(blind.target, 8);
+    assert.match(blind.reason, /^no node statistics arrived in the last window \(the manager publishes them\): keep 8 nodes$/);
+    const idle = decide(input({ policy: auto(0.9, 0.65), nodes: 8, window: { reported: true, lookups: 0, misses: 0 } }));
+    assert.equal(idle.target, 4, 'nodes that reported zeros are idle');
   });
 
   it('keeps the size while the miss rate stays in the band', () => {

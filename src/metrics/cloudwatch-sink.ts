@@ -83,15 +83,18 @@ export function createCloudWatchSink({ cloudwatch, namespace, now = () => new Da
 
     async totals(from, to): Promise<WindowTotals> {
       const counts = { lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0 };
+      // Every publish sends Lookups, 0 when idle: a window without one point had no report.
+      let reported = false;
       if (to.getTime() > from.getTime()) {
         const period = totalsPeriodSeconds(from, to, now());
         const queries = TOTALS.map(([id, metric]) => ({ Id: id, Expression: `SUM(${searchNodes(namespace, metric, 'Sum', period)})` }));
         for (const series of await fetchSeries(cloudwatch, queries, from, to)) {
           const field = TOTALS.find(([id]) => id === series.id)?.[0];
           if (field) for (const point of series.points) counts[field] += point.value;
+          if (field === 'lookups' && series.points.length > 0) reported = true;
         }
       }
-      return { ...counts, missRate: missRate(counts), hitRate: hitRate(counts) };
+      return { reported, ...counts, missRate: missRate(counts), hitRate: hitRate(counts) };
     },
 
     async series(from, minutes) {

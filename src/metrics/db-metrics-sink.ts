@@ -52,9 +52,10 @@ export function createDbMetricsSink({
     },
 
     async totals(from: Date, to: Date): Promise<WindowTotals> {
-      const { _sum: sum } = await db.metricSample.aggregate({
+      const { _sum: sum, _count: count } = await db.metricSample.aggregate({
         where: { at: { gte: from, lt: to } },
         _sum: { lookups: true, hits: true, misses: true, puts: true, requests: true },
+        _count: { _all: true },
       });
       const counts = {
         lookups: sum.lookups ?? 0,
@@ -63,7 +64,7 @@ export function createDbMetricsSink({
         puts: sum.puts ?? 0,
         requests: sum.requests ?? 0,
       };
-      return { ...counts, missRate: missRate(counts), hitRate: hitRate(counts) };
+      return { reported: count._all > 0, ...counts, missRate: missRate(counts), hitRate: hitRate(counts) };
     },
 
     async series(from: Date, minutes: number) {

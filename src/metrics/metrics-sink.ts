@@ -18,6 +18,11 @@ export type NodeSample = {
 
 /** Sums over a window; rates are count-weighted (Σmisses / Σlookups), 0 when idle. */
 export type WindowTotals = {
+  /**
+   * Whether any node reported in the window. Idle nodes report zeros; no report at all means
+   * the statistics did not arrive (their publisher is down), which is not an idle pool.
+   */
+  reported: boolean;
   lookups: number;
   hits: number;
   misses: number;

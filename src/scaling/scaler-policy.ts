@@ -109,7 +109,7 @@ export type DecideInput = {
   nodes: number;
   minNodes: number;
   maxNodes: number;
-  window: { lookups: number; misses: number };
+  window: { reported: boolean; lookups: number; misses: number };
   /** Whether the window holds only data gathered after the last resize. */
   fullWindow: boolean;
 };
@@ -129,6 +129,9 @@ export function decide({ policy, nodes, minNodes, maxNodes, window, fullWindow }
   const keep = (reason: string): Decision => ({ target: nodes, reason, missRate });
   if (policy.mode === 'manual') return keep('manual mode');
   if (!fullWindow) return keep(`waiting for a full window of data since the last resize: keep ${nodesWord(nodes)}`);
+  // Read as idle, a window the statistics never reached (their publisher, the manager, is
+  // down) would shrink a busy pool and empty its caches.
+  if (!window.reported) return keep(`no node statistics arrived in the last window (the manager publishes them): keep ${nodesWord(nodes)}`);
 
   const seen = window.lookups > 0 ? `miss rate ${percent(missRate)}` : `no look-ups (idle, miss rate ${percent(0)})`;
   const over = window.lookups > 0 ? ` over ${count.format(window.lookups)} look-up${window.lookups === 1 ? '' : 's'}` : '';
