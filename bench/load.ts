@@ -20,3 +20,16 @@ export function rotating(build: (i: number) => autocannon.Request): autocannon.R
   let next = 0;
   return [{ setupRequest: (request) => ({ ...request, ...build(next++) }) }];
 }
+
+/** Requests per second of each of `runs` runs, and the errors of all of them. */
+export type Series = { rps: number[]; errors: number };
+
+export async function rounds(runs: number, run: () => Promise<LoadResult>): Promise<Series> {
+  const series: Series = { rps: [], errors: 0 };
+  for (let i = 0; i < runs; i++) {
+    const { rps, errors } = await run();
+    series.rps.push(rps);
+    series.errors += errors;
+  }
+  return series;
+}

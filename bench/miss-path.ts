@@ -10,25 +10,13 @@ import { benchImage } from './bench-image.js';
 import { stopAll, type Server } from './bench-processes.js';
 import { atLeast, fixed, median, percent } from './bench-stats.js';
 import type { Bench, BenchOutcome } from './bench-types.js';
-import { CONNECTIONS, load, rotating } from './load.js';
+import { CONNECTIONS, load, rotating, rounds } from './load.js';
 import { callApi, startAllRole, uploadAll } from './web-server.js';
 
 const KEYS = 2000;
 const IMAGE_BYTES = 20 * 1024;
 const CACHE_MB = 1;
 const STATS_INTERVAL_S = 1;
-
-type Series = { rps: number[]; errors: number };
-
-async function rounds(runs: number, run: () => Promise<{ rps: number; errors: number }>): Promise<Series> {
-  const series: Series = { rps: [], errors: 0 };
-  for (let i = 0; i < runs; i++) {
-    const { rps, errors } = await run();
-    series.rps.push(rps);
-    series.errors += errors;
-  }
-  return series;
-}
 
 export const missPathBench: Bench = {
   id: 'b',

@@ -8,7 +8,7 @@ import { benchImage } from './bench-image.js';
 import { stopAll, type Server } from './bench-processes.js';
 import { median } from './bench-stats.js';
 import type { Bench, BenchOutcome } from './bench-types.js';
-import { CONNECTIONS, load, rotating } from './load.js';
+import { CONNECTIONS, load, rotating, rounds } from './load.js';
 import { multipartUpload, startAllRole } from './web-server.js';
 
 const KEYS = 64;
@@ -34,13 +34,7 @@ export const uploadsBench: Bench = {
           }),
         });
       await uploads(2); // warm up, and every key exists from here on
-      const rps: number[] = [];
-      let errors = 0;
-      for (let i = 0; i < runs; i++) {
-        const result = await uploads(durationS);
-        rps.push(result.rps);
-        errors += result.errors;
-      }
+      const { rps, errors } = await rounds(runs, () => uploads(durationS));
       return {
         heading: `uploads, 100 KB PNG, ${KEYS} keys re-uploaded in turn, ${CONNECTIONS} connections, median of ${runs} × ${durationS} s`,
         rows: [{ target: 'POST /api/upload (SQLite + files, in-process shards)', 'median uploads/s': Math.round(median(rps)), runs: rps.map(Math.round).join(' / '), errors }],

@@ -70,9 +70,7 @@ test('web look-ups are served by real cache processes, and killing one fails no 
 
   // Nodes hold no database client: the manager sends them the shared configuration (a node
   // that never had it, or restarted, runs the defaults) and publishes their counters.
-  const shared = createDb(database);
-  await saveSharedCacheConfig(shared, { capacityMb: 32, policy: 'RR' });
-  await shared.$disconnect();
+  await saveSharedCacheConfig(app.services.db, { capacityMb: 32, policy: 'RR' });
   const { app: manager } = await buildTestApp(t, {
     env: {
       EMC_DATA_DIR: dataDir,

@@ -147,16 +147,13 @@ export function createPoolController({ db, provider, pool, lock, cacheConfig, mi
   }
 
   /**
-   * Sends the shared configuration to members again: a node that restarted in place (its
-   * supervisor brought it back on the same address) runs the defaults until it is told.
-   * Taking the same configuration again changes nothing on a node.
+   * After a sync the pool routes to exactly the live members: sending them the shared
+   * configuration again brings a node that restarted in place (its supervisor brought it
+   * back on the same address, with the defaults) back in line. Taking the same
+   * configuration again changes nothing on a node.
    */
-  async function reassertConfiguration(members: ProvidedNode[]): Promise<void> {
-    if (members.length === 0) return;
-    const config = await cacheConfig();
-    const results = await Promise.allSettled(members.map((m) => withClient(m, (node) => node.reconfigure(config))));
-    const failed = members.filter((_, i) => results[i]!.status === 'rejected');
-    if (failed.length > 0) log.warn({ nodes: failed.map((m) => m.id) }, 'could not send the cache configuration to every member');
+  async function reassertConfiguration(): Promise<void> {
+    await pool.reconfigure(await cacheConfig()).catch((err) => log.warn({ err }, 'could not send the cache configuration to every member'));
   }
 
   return {
@@ -183,7 +180,7 @@ export function createPoolController({ db, provider, pool, lock, cacheConfig, mi
         await Promise.all(orphans.map((n) => provider.stop(n.id).catch(() => undefined)));
         if (orphans.length > 0) log.warn({ nodes: orphans.map((n) => n.id) }, 'stopped nodes the pool does not record');
         await sync();
-        await reassertConfiguration(members.filter((_, i) => alive[i]));
+        await reassertConfiguration();
         const size = members.length - dead.length;
         if (size < minNodes) {
           await apply(minNodes, { actor: 'operator', reason: `reconcile: bring the pool to its minimum of ${plural(minNodes)}` });

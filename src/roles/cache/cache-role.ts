@@ -29,8 +29,8 @@ const SERVES = [
 /**
  * One cache node's internal API over `store`, spoken by the pool's HTTP cache node.
  * Keys are percent-encoded path suffixes; values travel as raw bytes with their
- * metadata in headers. Loading the shared configuration and publishing stats are
- * the caller's job.
+ * metadata in headers. The pool's manager sends the configuration (PUT /config)
+ * and reads the statistics (GET /stats); the node itself talks to nothing.
  */
 export function cacheRole(store: CacheStore, { token }: CacheRoleOptions = {}): FastifyPluginAsync {
   const checkToken = requireCacheToken(token);
