@@ -1,8 +1,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
-import type { CacheNode } from '../pool/cache-node.js';
-import { createHttpCacheNode } from '../pool/http-cache-node.js';
+import { createHttpNodeClients } from './http-node-clients.js';
 import { createEc2Pool } from './ec2-instances.js';
 import { originOf, waitUntilServing } from './ec2-readiness.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
@@ -50,7 +49,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   // Instance id → node id, for instances this process started: EC2 may still describe one as stopped for a while.
   const claimed = new Map<string, string>();
   const starting = new Map<string, Promise<ProvidedNode>>();
-  const clients = new Set<CacheNode>();
+  const clients = createHttpNodeClients({ timeoutMs, token: options.token });
   let closed = false;
 
   /** The instance that will serve `id`, tagged for it; one claim at a time, so two starts never pick the same one. */
@@ -129,19 +128,12 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
         log.info({ nodeId: id, instanceId }, 'cache node stopped');
       }
     },
-    connect({ id, address: origin }) {
-      if (!/^https?:\/\//.test(origin)) throw new Error(`cache node ${id} has address "${origin}", not an http:// origin`);
-      const client = createHttpCacheNode({ id, baseUrl: origin, timeoutMs, token: options.token });
-      clients.add(client);
-      return { ...client, close: () => (clients.delete(client), client.close()) };
-    },
-    // Every instance publishes its own statistics.
+    connect: clients.connect,
     async close() {
       closed = true;
       abort.abort();
       await Promise.allSettled([...starting.values()]);
-      await Promise.all([...clients].map((client) => client.close()));
-      clients.clear();
+      await clients.closeAll();
       ec2.destroy();
     },
   };

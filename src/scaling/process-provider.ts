@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { FastifyBaseLogger } from 'fastify';
-import type { CacheNode } from '../pool/cache-node.js';
-import { createHttpCacheNode } from '../pool/http-cache-node.js';
+import { createHttpNodeClients } from './http-node-clients.js';
 import { CACHE_NODE_ENV, cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
 import { describeExit, exitOf, freePort, terminate, waitForHealthy, type ChildExit } from './child-process.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
@@ -50,7 +49,7 @@ export function createProcessProvider({
 }: ProcessProviderOptions): NodeProvider {
   const children = new Map<string, Child>();
   const starting = new Map<string, Promise<ProvidedNode>>();
-  const clients = new Set<CacheNode>();
+  const clients = createHttpNodeClients({ timeoutMs, token });
   const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   let closed = false;
 
@@ -119,25 +118,12 @@ export function createProcessProvider({
       return pending;
     },
     stop,
-    connect({ id, address }) {
-      if (!/^https?:\/\//.test(address)) throw new Error(`cache node ${id} has address "${address}", not an http:// origin`);
-      const client = createHttpCacheNode({ id, baseUrl: address, timeoutMs, token });
-      clients.add(client);
-      return {
-        ...client,
-        close: () => {
-          clients.delete(client);
-          return client.close();
-        },
-      };
-    },
-    // Each child publishes its own statistics.
+    connect: clients.connect,
     async close() {
       closed = true;
       await Promise.all([...children.keys()].map(stop));
       await Promise.allSettled([...starting.values()]);
-      await Promise.all([...clients].map((client) => client.close()));
-      clients.clear();
+      await clients.closeAll();
     },
   };
 }
