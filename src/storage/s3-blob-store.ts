@@ -43,6 +43,16 @@ export function createS3BlobStore({ s3, bucket, prefix, deleteBatchSize = MAX_DE
     }
   }
 
+  /**
+   * S3 answers a missing key with 403, not 404, unless the caller may list the whole bucket
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"); the
+   * roles may list only their prefix. Listing the key itself (allowed) tells the two apart.
+   */
+  async function listed(key: string): Promise<boolean> {
+    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    return Contents.some((o) => o.Key === key);
+  }
+
   return {
     async put(name, bytes) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(name), Body: bytes, ContentLength: bytes.length }));
@@ -55,7 +65,7 @@ export function createS3BlobStore({ s3, bucket, prefix, deleteBatchSize = MAX_DE
         const bytes = await body.transformToByteArray();
         return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       } catch (err) {
-        if (isNotFound(err)) return null;
+        if (isNotFound(err) || (isAccessDenied(err) && !(await listed(keyOf(name)).catch(() => true)))) return null;
         throw err;
       }
     },
@@ -93,10 +103,14 @@ function isNotFound(err: unknown): boolean {
   return err.name === 'NoSuchKey' || (err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket');
 }
 
+function isAccessDenied(err: unknown): boolean {
+  return err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403;
+}
+
 /**
  * A client on the SDK's default chain (environment, shared config, instance role):
  * no credentials or region live in code. An `endpoint` means an S3-compatible server
- * (MinIO, s3rver), which addresses buckets by path rather than by host name.
+ * (MinIO, moto), which addresses buckets by path rather than by host name.
  */
 export function createS3Client({ endpoint }: { endpoint?: string } = {}): S3Client {
   return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
