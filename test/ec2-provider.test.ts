@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createEc2Provider, type Ec2ProviderOptions } from '../src/scaling/ec2-provider.js';
-import { awsError, fakeEc2, type FakeInstance } from './helpers/fake-ec2.js';
+import { awsError, fakeEc2, type FakeEc2Options, type FakeInstance } from './helpers/fake-ec2.js';
 
 const member = (id: string, state: FakeInstance['state'], ip: string, node?: string): FakeInstance => ({
   id,
@@ -12,8 +12,15 @@ const member = (id: string, state: FakeInstance['state'], ip: string, node?: str
   publicIp: `203.0.113.${ip.split('.').at(-1)}`,
 });
 
-function setup(t: TestContext, instances: FakeInstance[], options: Partial<Ec2ProviderOptions> = {}) {
-  const fake = fakeEc2(instances, { pageSize: 1 });
+/** What deploy/AWS.md requires of the cache launch template. */
+const completeTemplate = {
+  InstanceType: 't4g.small' as const,
+  NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: 'subnet-0abc', Groups: ['sg-0cache'] }],
+  MetadataOptions: { HttpTokens: 'required' as const },
+};
+
+function setup(t: TestContext, instances: FakeInstance[], options: Partial<Ec2ProviderOptions> = {}, account: FakeEc2Options = {}) {
+  const fake = fakeEc2(instances, { pageSize: 1, templates: { 'emc-cache': completeTemplate }, ...account });
   const sleeps: number[] = [];
   const probes: string[] = [];
   const warnings: string[] = [];
@@ -90,11 +97,11 @@ test('shrink: the node is stopped and its tag removed, so the instance is free a
 });
 
 test('none left: a clear message, or a launch from the template when one is set', async (t) => {
-  const busy = () => [member('i-a', 'running', '10.0.0.1', 'node-1'), member('i-b', 'stopping', '10.0.0.2')];
+  const busy = () => [member('i-a', 'running', '10.0.0.1', 'node-1'), member('i-b', 'pending', '10.0.0.2', 'node-9')];
   const plain = setup(t, busy());
   await assert.rejects(
     plain.provider.start('node-2'),
-    /node-2 not started: no stopped instance tagged emc:pool=main is left to start; add instances to the pool or set EMC_EC2_LAUNCH_TEMPLATE/,
+    /node-2 not started: no stopped or stopping instance tagged emc:pool=main is left to start; add instances to the pool or set EMC_EC2_LAUNCH_TEMPLATE/,
   );
   assert.equal(plain.calls('StartInstances').length + plain.calls('RunInstances').length, 0);
 
@@ -165,7 +172,7 @@ test('a node whose health check never answers fails to start after the timeout a
   await assert.rejects(provider.start('node-1'), /node-1 \(EC2 instance i-a\) failed to start: http:\/\/10\.0\.0\.1:5001\/health did not answer within 40 ms/);
   assert.ok(Date.now() - started < 1000);
   assert.ok(probes.length > 1, 'it kept asking');
-  assert.equal(world[0]!.state, 'stopped');
+  assert.equal(world[0]!.state, 'stopping');
   assert.deepEqual(world[0]!.tags, { 'emc:pool': 'main' }, 'free for the next start');
 });
 
@@ -184,4 +191,47 @@ test('close ends a start in progress and never stops instances', async (t) => {
   const client = provider.connect({ id: 'node-1', instanceId: 'i-a', address: 'http://127.0.0.1:9' });
   await client.close();
   assert.throws(() => provider.connect({ id: 'x', instanceId: null, address: 'inprocess' }), /not an http:\/\/ origin/);
+});
+
+test('grow right after shrink: a member still stopping is waited for and started, never launched around', async (t) => {
+  const world = [member('i-a', 'running', '10.0.0.1', 'node-1'), member('i-b', 'running', '10.0.0.2', 'node-2')];
+  // Stopping lasts a few looks; StartInstances meanwhile answers IncorrectInstanceState.
+  const { provider, calls } = setup(t, world, { launchTemplate: 'emc-cache' }, { stoppingLooks: 4 });
+  await provider.stop('node-2');
+  assert.equal(world[1]!.state, 'stopping');
+  const node = await provider.start('node-3');
+  assert.deepEqual(node, { id: 'node-3', instanceId: 'i-b', address: 'http://10.0.0.2:5001' });
+  assert.equal(calls('RunInstances').length, 0, 'no instance launched that nobody would stop');
+  assert.ok(calls('StartInstances').length >= 2, 'the refused start was tried again once stopped');
+  assert.equal(world[1]!.tags['emc:node'], 'node-3');
+});
+
+test('a start EC2 gives up on (pending, then stopped) fails at once with its reason, and the lock is not held for the budget', async (t) => {
+  const capacity = { Code: 'Server.InsufficientInstanceCapacity', Message: 'Insufficient capacity.' };
+  const world = [{ ...member('i-a', 'stopped', '10.0.0.1'), failsToStart: capacity }];
+  const { provider } = setup(t, world, { healthTimeoutMs: 30_000 });
+  const started = Date.now();
+  await assert.rejects(provider.start('node-1'), /node-1 \(EC2 instance i-a\) failed to start: instance i-a did not start: Server\.InsufficientInstanceCapacity: Insufficient capacity\./);
+  assert.ok(Date.now() - started < 5000, `gave up after ${Date.now() - started} ms`);
+  assert.deepEqual(world[0]!.tags, { 'emc:pool': 'main' }, 'released for the next try');
+});
+
+test('stopping a member that is still pending waits until it runs, instead of swallowing IncorrectInstanceState', async (t) => {
+  const world = [{ ...member('i-a', 'pending', '10.0.0.1', 'node-1'), looks: 4 }];
+  const { provider, calls } = setup(t, world);
+  await provider.stop('node-1');
+  assert.equal(world[0]!.state, 'stopping');
+  assert.deepEqual(world[0]!.tags, { 'emc:pool': 'main' });
+  assert.ok(calls('StopInstances').length >= 2, 'refused while pending, then accepted');
+});
+
+test('launching checks the template first: without subnet, instance type or IMDSv2 it fails clearly and launches nothing', async (t) => {
+  const world = [member('i-a', 'running', '10.0.0.1', 'node-1')];
+  const { provider, calls } = setup(t, world, { launchTemplate: 'emc-bare' }, { templates: { 'emc-bare': { ImageId: 'ami-1' } } });
+  await assert.rejects(
+    provider.start('node-2'),
+    /launch template emc-bare \(default version\) lacks an instance type \(InstanceType\), a subnet \(NetworkInterfaces\[0\]\.SubnetId\), IMDSv2 \(MetadataOptions\.HttpTokens=required\); see deploy\/AWS\.md/,
+  );
+  assert.equal(calls('RunInstances').length, 0);
+  assert.deepEqual(calls('DescribeLaunchTemplateVersions'), [{ LaunchTemplateName: 'emc-bare', Versions: ['$Default'] }]);
 });

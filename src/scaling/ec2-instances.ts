@@ -11,6 +11,7 @@ import {
   type Instance,
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
+import { checkLaunchTemplate, templateRef } from './ec2-launch-template.js';
 import { withRetry, type RetryOptions } from './ec2-retry.js';
 
 export const POOL_TAG = 'emc:pool';
@@ -24,6 +25,8 @@ export type PoolInstance = {
   nodeId: string | undefined;
   privateIp: string | undefined;
   publicIp: string | undefined;
+  /** Why EC2 last changed the state, e.g. "Server.InsufficientInstanceCapacity: …". */
+  stateReason: string | undefined;
 };
 
 export type PoolQuery = { states: InstanceStateName[]; nodeId?: string; tagged?: boolean };
@@ -38,7 +41,7 @@ export interface Ec2Pool {
   untag(instanceId: string, nodeId: string): Promise<void>;
   start(instanceId: string): Promise<void>;
   stop(instanceId: string): Promise<void>;
-  /** Launches one tagged instance from the template (an `lt-…` id or a name); resolves its id. */
+  /** Launches one tagged instance from the template (an `lt-…` id or a name) once it is checked complete; resolves its id. */
   launch(template: string, nodeId: string): Promise<string>;
 }
 
@@ -49,6 +52,7 @@ function toPoolInstance(instance: Instance): PoolInstance {
     nodeId: instance.Tags?.find((t) => t.Key === NODE_TAG)?.Value,
     privateIp: instance.PrivateIpAddress,
     publicIp: instance.PublicIpAddress,
+    stateReason: instance.StateReason ? `${instance.StateReason.Code}: ${instance.StateReason.Message}` : undefined,
   };
 }
 
@@ -58,6 +62,8 @@ export function createEc2Client(): EC2Client {
 }
 
 const isNotFound = (error: unknown) => (error as { name?: string }).name === 'InvalidInstanceID.NotFound';
+/** StartInstances on a stopping instance, StopInstances on a pending one. */
+export const isIncorrectState = (error: unknown) => (error as { name?: string }).name === 'IncorrectInstanceState';
 
 export function createEc2Pool({ ec2, poolTag, retry }: { ec2: EC2Client; poolTag: string; retry: RetryOptions }): Ec2Pool {
   const call = <T>(operation: () => Promise<T>) => withRetry(operation, retry);
@@ -105,7 +111,8 @@ export function createEc2Pool({ ec2, poolTag, retry }: { ec2: EC2Client; poolTag
       await call(() => ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })));
     },
     async launch(template, nodeId) {
-      const LaunchTemplate = /^lt-[0-9a-f]+$/.test(template) ? { LaunchTemplateId: template } : { LaunchTemplateName: template };
+      await call(() => checkLaunchTemplate(ec2, template));
+      const LaunchTemplate = templateRef(template);
       // One token for all tries: a retry after a lost answer must not launch a second instance.
       const ClientToken = randomUUID();
       const Tags = [...poolTags, { Key: NODE_TAG, Value: nodeId }];

@@ -2,8 +2,9 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
 import { createHttpNodeClients } from './http-node-clients.js';
-import { createEc2Pool } from './ec2-instances.js';
+import { createEc2Pool, type PoolInstance } from './ec2-instances.js';
 import { originOf, waitUntilServing } from './ec2-readiness.js';
+import { startWhenStopped, stopWhenStarted } from './ec2-transitions.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
 import { probeHealth, type HealthCheck } from './http-probe.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
@@ -55,21 +56,24 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   /** The instance that will serve `id`, tagged for it; one claim at a time, so two starts never pick the same one. */
   function claim(id: string): Promise<{ instanceId: string; needsStart: boolean }> {
     return claiming.runExclusive(async () => {
-      const [mine] = await pool.find({ states: ['pending', 'running', 'stopped'], nodeId: id });
+      const [mine] = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], nodeId: id });
       if (mine) {
         claimed.set(mine.instanceId, id);
-        return { instanceId: mine.instanceId, needsStart: mine.state === 'stopped' };
+        return { instanceId: mine.instanceId, needsStart: mine.state === 'stopped' || mine.state === 'stopping' };
       }
-      const free = (await pool.find({ states: ['stopped'] })).filter((i) => !claimed.has(i.instanceId));
+      // A member still stopping (a shrink moments ago) is free too: starting it waits for the stop to end,
+      // where launching instead would leave an instance nobody stops.
+      const free = (await pool.find({ states: ['stopped', 'stopping'] })).filter((i) => !claimed.has(i.instanceId));
       // A leftover emc:node tag on a stopped instance names a node that is gone; untagged ones go first all the same.
-      const pick = free.find((i) => i.nodeId === undefined) ?? free[0];
+      const rank = (i: PoolInstance) => (i.state === 'stopped' ? 0 : 2) + (i.nodeId === undefined ? 0 : 1);
+      const [pick] = free.sort((a, b) => rank(a) - rank(b));
       if (pick) {
         await pool.tag(pick.instanceId, id);
         claimed.set(pick.instanceId, id);
         return { instanceId: pick.instanceId, needsStart: true };
       }
       if (!launchTemplate) {
-        throw new Error(`no stopped instance tagged emc:pool=${poolTag} is left to start; add instances to the pool or set EMC_EC2_LAUNCH_TEMPLATE`);
+        throw new Error(`no stopped or stopping instance tagged emc:pool=${poolTag} is left to start; add instances to the pool or set EMC_EC2_LAUNCH_TEMPLATE`);
       }
       const instanceId = await pool.launch(launchTemplate, id);
       claimed.set(instanceId, id);
@@ -84,7 +88,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
       throw new Error(`cache node ${id} not started: ${reasonOf(err)}`, { cause: err });
     });
     try {
-      if (needsStart) await pool.start(instanceId);
+      if (needsStart) await startWhenStopped(readiness, instanceId, deadline);
       const node = { id, instanceId, address: await waitUntilServing(readiness, instanceId, deadline) };
       log.info({ nodeId: id, instanceId, address: node.address }, 'cache node started');
       return node;
@@ -97,7 +101,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   }
 
   async function release(id: string, instanceId: string): Promise<void> {
-    await pool.stop(instanceId);
+    await stopWhenStarted(readiness, instanceId, Date.now() + healthTimeoutMs);
     await pool.untag(instanceId, id);
   }
 
@@ -123,7 +127,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
       for (const [instanceId, nodeId] of claimed) if (nodeId === id) claimed.delete(instanceId);
       const found = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], nodeId: id });
       for (const { instanceId, state } of found) {
-        if (state !== 'stopped' && state !== 'stopping') await pool.stop(instanceId);
+        if (state !== 'stopped' && state !== 'stopping') await stopWhenStarted(readiness, instanceId, Date.now() + healthTimeoutMs);
         await pool.untag(instanceId, id);
         log.info({ nodeId: id, instanceId }, 'cache node stopped');
       }

@@ -23,22 +23,33 @@ export function originOf(instance: PoolInstance, address: 'private' | 'public', 
   return ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${nodePort}` : undefined;
 }
 
-async function pause(r: Readiness, deadline: number, timeoutMessage: string): Promise<void> {
+export async function pause(r: Readiness, deadline: number, timeoutMessage: string): Promise<void> {
   if (r.signal.aborted) throw new Error('the ec2 provider closed');
   const left = deadline - Date.now();
   if (left <= 0) throw new Error(timeoutMessage);
   await r.sleep(Math.min(r.pollMs, left), r.signal);
 }
 
+/** A start that EC2 had not begun yet stays 'stopped' only for a moment; this many looks in a row is a failed start. */
+const STOPPED_LOOKS = 5;
+
 async function waitRunning(r: Readiness, instanceId: string, deadline: number): Promise<string> {
+  let seenPending = false;
+  let stoppedLooks = 0;
   for (;;) {
     const instance = await r.pool.describe(instanceId);
     const state = instance?.state;
     const origin = instance && originOf(instance, r.address, r.nodePort);
     if (state === 'running' && origin) return origin;
     if (state === 'running' && r.address === 'public') throw new Error(`instance ${instanceId} runs without a public IP address`);
-    // 'stopped' is not final: EC2 may describe an instance that was just started as stopped for a moment.
     if (state === 'stopping' || state === 'shutting-down' || state === 'terminated') throw new Error(`instance ${instanceId} went ${state}`);
+    seenPending ||= state === 'pending';
+    stoppedLooks = state === 'stopped' ? stoppedLooks + 1 : 0;
+    // EC2 may describe a just-started instance as stopped for a moment, but pending then stopped is a start
+    // that failed (no capacity, a KMS key the role cannot use): its state reason says why.
+    if (state === 'stopped' && (seenPending || stoppedLooks >= STOPPED_LOOKS)) {
+      throw new Error(`instance ${instanceId} did not start: ${instance?.stateReason ?? 'stopped again'}`);
+    }
     await pause(r, deadline, `instance ${instanceId} was not running within ${r.budgetMs} ms (last state: ${state ?? 'unknown'})`);
   }
 }

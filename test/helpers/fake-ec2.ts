@@ -2,6 +2,7 @@ import {
   CreateTagsCommand,
   DeleteTagsCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   EC2Client,
   EC2ServiceException,
   RunInstancesCommand,
@@ -9,13 +10,35 @@ import {
   StopInstancesCommand,
   type Filter,
   type InstanceStateName,
+  type RequestLaunchTemplateData,
   type RunInstancesCommandInput,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 
 /** One instance of the fake account; tests change `state` to act behind the provider's back. */
-export type FakeInstance = { id: string; state: InstanceStateName; tags: Record<string, string>; privateIp: string; publicIp?: string };
+export type FakeInstance = {
+  id: string;
+  state: InstanceStateName;
+  tags: Record<string, string>;
+  privateIp: string;
+  publicIp?: string;
+  /** Describes left before a pending or stopping instance settles (1 when a test sets the state itself). */
+  looks?: number;
+  /** Set: a start fails as EC2 reports it (pending, then stopped with this reason), e.g. for want of capacity. */
+  failsToStart?: { Code: string; Message: string };
+  stateReason?: { Code: string; Message: string };
+};
+
+export type FakeEc2Options = {
+  pageSize?: number;
+  /** How many DescribeInstances calls a started instance stays pending for; EC2 takes tens of seconds. */
+  pendingLooks?: number;
+  /** How many DescribeInstances calls a stopped instance stays stopping for; EC2 takes up to minutes. */
+  stoppingLooks?: number;
+  /** Launch templates by name: their $Default version's data. */
+  templates?: Record<string, RequestLaunchTemplateData>;
+};
 
 export function awsError(name: string, status = 400): EC2ServiceException {
   return new EC2ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} (fake)` });
@@ -29,11 +52,15 @@ const matches = (i: FakeInstance, { Name = '', Values = [] }: Filter) =>
       : Name.startsWith('tag:') && Values.includes(i.tags[Name.slice(4)] ?? '\0');
 
 /**
- * An EC2 account in memory behind aws-sdk-client-mock: DescribeInstances honours the
- * filters and pages `pageSize` at a time; a started instance is pending for one describe.
- * The client points at a closed loopback port, so nothing could leave the machine anyway.
+ * An EC2 account in memory behind aws-sdk-client-mock, modelling what moto does not: the
+ * pending and stopping windows (counted in DescribeInstances calls), IncorrectInstanceState
+ * for StartInstances on a stopping instance and StopInstances on a pending one
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), and a start
+ * that fails after pending with a state reason. DescribeInstances honours the filters and
+ * pages `pageSize` at a time. The client points at a closed loopback port, so nothing could
+ * leave the machine anyway.
  */
-export function fakeEc2(instances: FakeInstance[], { pageSize = 2 } = {}) {
+export function fakeEc2(instances: FakeInstance[], { pageSize = 2, pendingLooks = 1, stoppingLooks = 1, templates = {} }: FakeEc2Options = {}) {
   const ec2 = new EC2Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const mock = mockClient(ec2);
   const failures = new Map<string, Error[]>();
@@ -52,7 +79,17 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2 } = {}) {
     Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
     PrivateIpAddress: i.privateIp,
     PublicIpAddress: i.publicIp,
+    StateReason: i.stateReason,
   });
+  const settle = (i: FakeInstance) => {
+    if (i.state !== 'pending' && i.state !== 'stopping') return;
+    i.looks = (i.looks ?? 1) - 1;
+    if (i.looks > 0) return;
+    delete i.looks;
+    if (i.state === 'stopping') i.state = 'stopped';
+    else if (i.failsToStart) [i.state, i.stateReason] = ['stopped', i.failsToStart];
+    else i.state = 'running';
+  };
   const handle = <I>(command: string, act: (input: I) => unknown) => async (input: I) => {
     const error = failure(command);
     if (error) throw error;
@@ -65,7 +102,7 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2 } = {}) {
       const from = Number(NextToken ?? 0);
       const page = selected.slice(from, from + pageSize);
       const answer = { Reservations: page.map((i) => ({ Instances: [toEc2(i)] })), NextToken: from + pageSize < selected.length ? String(from + pageSize) : undefined };
-      for (const i of instances) if (i.state === 'pending') i.state = 'running'; // booted by the next look
+      for (const i of instances) settle(i);
       return answer;
     }),
   );
@@ -73,14 +110,17 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2 } = {}) {
     handle('StartInstances', ({ InstanceIds = [] }: { InstanceIds?: string[] }) => {
       for (const i of InstanceIds.map(byId)) {
         if (i.state === 'stopping' || i.state === 'terminated') throw awsError('IncorrectInstanceState');
-        if (i.state === 'stopped') i.state = 'pending';
+        if (i.state === 'stopped') Object.assign(i, { state: 'pending', looks: pendingLooks, stateReason: undefined });
       }
       return { StartingInstances: [] };
     }),
   );
   mock.on(StopInstancesCommand).callsFake(
     handle('StopInstances', ({ InstanceIds = [] }: { InstanceIds?: string[] }) => {
-      for (const i of InstanceIds.map(byId)) if (i.state !== 'terminated') i.state = 'stopped';
+      for (const i of InstanceIds.map(byId)) {
+        if (i.state === 'pending' || i.state === 'terminated') throw awsError('IncorrectInstanceState');
+        if (i.state === 'running') Object.assign(i, { state: 'stopping', looks: stoppingLooks, stateReason: { Code: 'Client.UserInitiatedShutdown', Message: 'User initiated shutdown' } });
+      }
       return { StoppingInstances: [] };
     }),
   );
@@ -94,6 +134,13 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2 } = {}) {
     handle('DeleteTags', ({ Resources = [], Tags = [] }: { Resources?: string[]; Tags?: Tag[] }) => {
       for (const i of Resources.map(byId)) for (const t of Tags) if (t.Value === undefined || i.tags[t.Key!] === t.Value) delete i.tags[t.Key!];
       return {};
+    }),
+  );
+  mock.on(DescribeLaunchTemplateVersionsCommand).callsFake(
+    handle('DescribeLaunchTemplateVersions', ({ LaunchTemplateName = '', LaunchTemplateId }: { LaunchTemplateName?: string; LaunchTemplateId?: string }) => {
+      const data = templates[LaunchTemplateId ?? LaunchTemplateName];
+      if (!data) throw awsError('InvalidLaunchTemplateName.NotFoundException');
+      return { LaunchTemplateVersions: [{ LaunchTemplateName, VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: data }] };
     }),
   );
   mock.on(RunInstancesCommand).callsFake(
