@@ -9,6 +9,7 @@ import { createCloudWatchClient, createCloudWatchSink } from '../src/metrics/clo
 import { createMetricsSink } from '../src/metrics/create-metrics-sink.js';
 import type { NodeSample } from '../src/metrics/metrics-sink.js';
 import { createStatsPublisher } from '../src/metrics/stats-publisher.js';
+import { fakeCloudWatch, type FakeCloudWatchOptions } from './helpers/fake-cloudwatch.js';
 
 const T0 = new Date('2026-01-01T12:00:00.000Z');
 const at = (minutes: number, seconds = 0) => new Date(T0.getTime() + minutes * 60_000 + seconds * 1000);
@@ -29,11 +30,13 @@ function setup(t: TestContext, now = at(1)) {
 }
 
 const put = (mock: ReturnType<typeof setup>['mock']) => mock.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input);
+const nodeLookups = (i: { MetricData?: { MetricName?: string; Dimensions?: { Value?: string }[] }[] }) =>
+  i.MetricData!.filter((d) => d.MetricName === 'Lookups' && d.Dimensions);
 const sentSamples = (mock: ReturnType<typeof setup>['mock']) =>
-  put(mock).flatMap((i) => i.MetricData!.filter((d) => d.MetricName === 'Lookups').map((d) => `${d.Dimensions![0]!.Value}@${d.Value}`));
+  put(mock).flatMap((i) => nodeLookups(i).map((d) => `${d.Dimensions![0]!.Value}@${(d as { Value?: number }).Value}`));
 
 describe('CloudWatch sink: publish', () => {
-  it('sends nine high-resolution metrics per sample, dimensioned by node', async (t) => {
+  it('sends nine high-resolution metrics per sample dimensioned by node, and its five counters pool-wide', async (t) => {
     const { mock, sink } = setup(t);
     mock.on(PutMetricDataCommand).resolves({});
     const counts = { lookups: 10, hits: 7, misses: 3, puts: 2, requests: 12, evictions: 1, rejected: 4, items: 5, bytes: 2 ** 33 };
@@ -42,14 +45,17 @@ describe('CloudWatch sink: publish', () => {
     const [input, ...more] = put(mock);
     assert.equal(more.length, 0);
     assert.equal(input!.Namespace, namespace);
-    assert.equal(input!.MetricData!.length, 18);
+    assert.equal(input!.MetricData!.length, 28);
     assert.deepEqual(input!.MetricData!.slice(0, 9), [
       ['Lookups', 10, 'Count'], ['Hits', 7, 'Count'], ['Misses', 3, 'Count'], ['Puts', 2, 'Count'], ['Requests', 12, 'Count'],
       ['Evictions', 1, 'Count'], ['Rejected', 4, 'Count'], ['Items', 5, 'Count'], ['Bytes', 2 ** 33, 'Bytes'],
     ].map(([MetricName, Value, Unit]) => ({
       MetricName, Value, Unit, Dimensions: [{ Name: 'NodeId', Value: 'node-a' }], Timestamp: at(0, 5), StorageResolution: 1,
     })));
-    assert.deepEqual(input!.MetricData![9]!.Dimensions, [{ Name: 'NodeId', Value: 'node-b' }]);
+    assert.deepEqual(input!.MetricData!.slice(9, 14), [['Lookups', 10], ['Hits', 7], ['Misses', 3], ['Puts', 2], ['Requests', 12]].map(([MetricName, Value]) => ({
+      MetricName, Value, Unit: 'Count', Timestamp: at(0, 5), StorageResolution: 1,
+    })), 'no dimension: one series for the pool that SEARCH never needs to find');
+    assert.deepEqual(input!.MetricData![14]!.Dimensions, [{ Name: 'NodeId', Value: 'node-b' }]);
   });
 
   it('chunks large publishes into calls of at most 1000 data, whole samples each', async (t) => {
@@ -57,10 +63,10 @@ describe('CloudWatch sink: publish', () => {
     mock.on(PutMetricDataCommand).resolves({});
     const samples = Array.from({ length: 250 }, (_, i) => sample(`n${i % 7}`, at(0, i % 50), { lookups: i }));
     await sink.publish(samples);
-    assert.deepEqual(put(mock).map((i) => i.MetricData!.length), [999, 999, 28 * 9]);
+    assert.deepEqual(put(mock).map((i) => i.MetricData!.length), [994, 994, 994, 37 * 14]);
     assert.deepEqual(sentSamples(mock), samples.map((s) => `${s.nodeId}@${s.lookups}`));
     await sink.publish([]);
-    assert.equal(put(mock).length, 3, 'nothing to send, no call');
+    assert.equal(put(mock).length, 4, 'nothing to send, no call');
   });
 
   it('rejects when a call fails, and a resend skips what already went through', async (t) => {
@@ -72,9 +78,9 @@ describe('CloudWatch sink: publish', () => {
     assert.equal(put(mock).length, 2);
 
     const lookupsSince = (call: number) =>
-      put(mock).slice(call).flatMap((i) => i.MetricData!.filter((d) => d.MetricName === 'Lookups').map((d) => d.Value));
+      put(mock).slice(call).flatMap((i) => nodeLookups(i).map((d) => (d as { Value?: number }).Value));
     await sink.publish([...samples, sample('a', at(0, 30), { lookups: 1000 })]);
-    assert.deepEqual(lookupsSince(2), [...samples.slice(111).map((s) => s.lookups), 1000]);
+    assert.deepEqual(lookupsSince(2), [...samples.slice(71).map((s) => s.lookups), 1000]);
 
     const calls = put(mock).length;
     await sink.publish(samples.slice(0, 1));
@@ -99,7 +105,7 @@ describe('CloudWatch sink: publish', () => {
     clock = at(0, 10);
     stats.lookups = 10;
     await publisher.publishNow();
-    const last = put(mock).at(-1)!.MetricData!.filter((d) => d.MetricName === 'Lookups');
+    const last = nodeLookups(put(mock).at(-1)!) as { Timestamp?: Date; Value?: number }[];
     assert.deepEqual(last.map((d) => [d.Timestamp, d.Value]), [[at(0, 5), 4], [at(0, 10), 6]]);
   });
 });
@@ -117,7 +123,7 @@ function answering(t: TestContext, answer: Answer, now = at(1)) {
 }
 
 describe('CloudWatch sink: totals', () => {
-  it('sums every node with SUM(SEARCH()) and weights rates by lookups', async (t) => {
+  it('sums the pool-wide series and weights rates by lookups', async (t) => {
     const { sink, inputs } = answering(t, ({ NextToken }) =>
       NextToken
         ? { MetricDataResults: [result('lookups', 'lookups', [[at(0, 40), 90]]), result('hits', 'hits', [[at(0, 40), 90]])] }
@@ -135,13 +141,9 @@ describe('CloudWatch sink: totals', () => {
     assert.deepEqual(await sink.totals(at(0), at(1)), { reported: true, lookups: 100, hits: 91, misses: 9, puts: 3, requests: 103, missRate: 0.09, hitRate: 0.91 });
 
     const [first, second] = inputs();
-    assert.deepEqual(first!.MetricDataQueries!.map((q) => [q.Id, q.Expression]), [
-      ['lookups', `SUM(SEARCH('{"Emc/Test",NodeId} MetricName="Lookups"', 'Sum', 1))`],
-      ['hits', `SUM(SEARCH('{"Emc/Test",NodeId} MetricName="Hits"', 'Sum', 1))`],
-      ['misses', `SUM(SEARCH('{"Emc/Test",NodeId} MetricName="Misses"', 'Sum', 1))`],
-      ['puts', `SUM(SEARCH('{"Emc/Test",NodeId} MetricName="Puts"', 'Sum', 1))`],
-      ['requests', `SUM(SEARCH('{"Emc/Test",NodeId} MetricName="Requests"', 'Sum', 1))`],
-    ]);
+    assert.deepEqual(first!.MetricDataQueries!, ['Lookups', 'Hits', 'Misses', 'Puts', 'Requests'].map((MetricName) => ({
+      Id: MetricName.toLowerCase(), MetricStat: { Metric: { Namespace: namespace, MetricName }, Period: 1, Stat: 'Sum' },
+    })));
     assert.deepEqual([first!.StartTime, first!.EndTime], [at(0), at(1)]);
     assert.equal(second!.NextToken, 'page-2');
   });
@@ -150,7 +152,7 @@ describe('CloudWatch sink: totals', () => {
     const { sink, inputs } = answering(t, () => ({ MetricDataResults: [] }), at(24 * 60));
     const zero = { lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0, missRate: 0, hitRate: 0 };
     assert.deepEqual(await sink.totals(at(0), at(1, 30)), { reported: false, ...zero });
-    assert.match(inputs()[0]!.MetricDataQueries![0]!.Expression!, /'Sum', 120\)\)$/);
+    assert.equal(inputs()[0]!.MetricDataQueries![0]!.MetricStat!.Period, 120);
     assert.deepEqual(await sink.totals(at(1), at(1)), { reported: false, ...zero });
     assert.equal(inputs().length, 1, 'an empty window needs no query');
   });
@@ -165,6 +167,44 @@ describe('CloudWatch sink: totals', () => {
       MetricDataResults: [{ Id: 'misses', StatusCode: 'InternalError', Messages: [{ Code: 'InternalError', Value: 'boom' }] }],
     }));
     await assert.rejects(sink.totals(at(0), at(1)), /could not compute misses \(InternalError\) InternalError: boom/);
+  });
+});
+
+describe('CloudWatch sink: totals as CloudWatch answers them', () => {
+  function modelled(t: TestContext, options: Omit<FakeCloudWatchOptions, 'now'> = {}) {
+    const clock = { now: at(0) };
+    const fake = fakeCloudWatch({ now: () => clock.now, ...options });
+    t.after(() => fake.close());
+    return { clock, sink: createCloudWatchSink({ cloudwatch: fake.cloudwatch, namespace, now: () => clock.now }) };
+  }
+
+  it('counts only the window: the points CloudWatch returns from the minute-rounded StartTime are dropped', async (t) => {
+    const { clock, sink } = modelled(t);
+    await sink.publish([sample('a', at(0, 10), { lookups: 100, misses: 100 }), sample('a', at(1, 0), { lookups: 100, hits: 100 })]);
+    clock.now = at(2);
+    const totals = await sink.totals(at(0, 30), at(1, 30));
+    assert.deepEqual([totals.lookups, totals.misses, totals.hits], [100, 0, 100], 'the point at 0:10 lies before the window');
+    assert.equal((await sink.totals(at(1, 1), at(1, 30))).reported, false, 'nor a point one second early');
+  });
+
+  it('counts a node that just joined at once, while SEARCH cannot see its series yet', async (t) => {
+    const { clock, sink } = modelled(t, { listingLagMs: 15 * 60_000 });
+    clock.now = at(0);
+    await sink.publish([sample('old', at(0), { lookups: 1 })]);
+    clock.now = at(20);
+    await sink.publish([sample('old', at(19, 10), { lookups: 100, misses: 5 }), sample('new', at(19, 20), { lookups: 100, misses: 60 })]);
+    const totals = await sink.totals(at(19), at(20));
+    assert.deepEqual([totals.lookups, totals.misses], [200, 65]);
+  });
+
+  it('declares how long its points may take to be readable, and an earlier read misses them', async (t) => {
+    const { clock, sink } = modelled(t, { arrivalLagMs: 30_000 });
+    assert.equal(sink.readLagMs, 120_000);
+    clock.now = at(1);
+    await sink.publish([sample('a', at(0, 55), { lookups: 7 })]);
+    assert.equal((await sink.totals(at(0), at(1))).reported, false, 'not readable yet: no report, never an idle pool');
+    clock.now = new Date(at(0, 55).getTime() + sink.readLagMs!);
+    assert.equal((await sink.totals(at(0), at(1))).lookups, 7);
   });
 });
 

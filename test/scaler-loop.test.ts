@@ -12,6 +12,8 @@ import { createScalerLoop } from '../src/scaling/scaler-loop.js';
 import type { ScalerPolicy } from '../src/scaling/scaler-policy.js';
 import { loadScalerPolicy, saveScalerPolicy } from '../src/scaling/scaler-policy-store.js';
 import { lastResizeAt, recordScalingEvent } from '../src/scaling/scaling-events.js';
+import { createCloudWatchSink } from '../src/metrics/cloudwatch-sink.js';
+import { fakeCloudWatch } from './helpers/fake-cloudwatch.js';
 import { silentLog } from './helpers/pool.js';
 
 const T0 = new Date('2026-01-01T12:00:00.000Z');
@@ -225,5 +227,27 @@ describe('scaler policy store', () => {
     const saved = await saveScalerPolicy(db, { ...highMisses, expandRatio: 1.5 });
     assert.deepEqual(await loadScalerPolicy(db), saved);
     assert.equal(saved.expandRatio, 1.5);
+  });
+});
+
+describe('scaler loop on CloudWatch as it answers', () => {
+  it('decides on a window that ends the sink’s read lag ago, where late points have arrived', async (t) => {
+    const db = await openDb(t);
+    await saveScalerPolicy(db, highMisses);
+    // Points become readable 45 s after they are sent: longer than the scaler's 30 s interval.
+    const clock = { now: T0 };
+    const fake = fakeCloudWatch({ now: () => clock.now, arrivalLagMs: 45_000 });
+    t.after(() => fake.close());
+    const sink = createCloudWatchSink({ cloudwatch: fake.cloudwatch, namespace: 'Emc/Test', now: () => clock.now });
+    for (let s = 0; s < 300; s += 5) {
+      clock.now = new Date(T0.getTime() + s * 1000);
+      await sink.publish([{ nodeId: 'node-1', at: clock.now, lookups: 100, hits: 50, misses: 50, puts: 0, requests: 100, evictions: 0, rejected: 0, items: 0, bytes: 0 }]);
+    }
+    clock.now = new Date(T0.getTime() + 300_000);
+    const pool = fakeController(1);
+    const loop = createScalerLoop({ db, metrics: sink, controller: pool.controller, minNodes: 1, maxNodes: 8, intervalMs: 30_000, now: () => clock.now, log: silentLog });
+    const tick = await loop.tick();
+    assert.equal(tick.status, 'resized', 'a window ending now has nothing readable yet and would keep the size forever');
+    assert.deepEqual(pool.state.calls.map((c) => [c.target, c.request.lookups]), [[2, 600]], 'six whole publishes of 100');
   });
 });

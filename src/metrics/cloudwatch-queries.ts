@@ -17,13 +17,32 @@ export function searchNodes(namespace: string, metricName: string, statistic: St
 }
 
 /**
- * The period for a totals window: 1 s while high-resolution points exist, so the window's
- * edges are honoured to the second; afterwards the whole window rounded up to minutes,
- * the finest grain CloudWatch still has.
+ * The pool-wide series of one counter: the same metric name without dimensions, published
+ * beside the per-node ones. Unlike SEARCH it names a metric that exists since the pool's first
+ * publish, so a node that just joined counts at once: SEARCH finds a new per-node series only
+ * once CloudWatch lists it, which can take up to 15 minutes (PutMetricData's documentation).
+ */
+export function poolTotalQuery(id: string, namespace: string, metricName: string, periodSeconds: number): MetricDataQuery {
+  return { Id: id, MetricStat: { Metric: { Namespace: namespace, MetricName: metricName }, Period: periodSeconds, Stat: 'Sum' } };
+}
+
+/**
+ * The period for a totals window: 1 s while high-resolution points exist; afterwards the
+ * whole window rounded up to minutes, the finest grain CloudWatch still has.
  */
 export function totalsPeriodSeconds(from: Date, to: Date, now: Date): number {
   if (now.getTime() - from.getTime() < HIGH_RESOLUTION_MS) return 1;
   return Math.max(60, Math.ceil((to.getTime() - from.getTime()) / 60_000) * 60);
+}
+
+/**
+ * Where a totals window's points start. GetMetricData rounds a StartTime younger than 15 days
+ * down to the whole minute (finer only for 5/10/20/30 s periods), so it returns up to 59 s
+ * before `from`: with 1 s points they are dropped by timestamp, making the edge exact; a
+ * minute-grain window (older than 3 h) starts at the minute holding `from`.
+ */
+export function totalsStart(from: Date, periodSeconds: number): number {
+  return periodSeconds === 1 ? from.getTime() : Math.floor(from.getTime() / 60_000) * 60_000;
 }
 
 /** One returned time series: a query's Id and the series' label (a node id for per-node searches). */

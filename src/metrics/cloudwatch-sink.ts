@@ -1,6 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { hitRate, missRate } from '../cache/cache-stats.js';
-import { fetchSeries, NODE_DIMENSION, searchNodes, totalsPeriodSeconds, type Statistic } from './cloudwatch-queries.js';
+import { fetchSeries, NODE_DIMENSION, poolTotalQuery, searchNodes, totalsPeriodSeconds, totalsStart, type Statistic } from './cloudwatch-queries.js';
 import type { MetricsSink, NodeSample, WindowTotals } from './metrics-sink.js';
 import { bucketByMinute, floorToMinute, MINUTE_MS } from './minute-series.js';
 
@@ -8,6 +8,12 @@ import { bucketByMinute, floorToMinute, MINUTE_MS } from './minute-series.js';
 export const MAX_DATA_PER_CALL = 1000;
 /** CloudWatch refuses data older than this; resending them would fail every publish forever. */
 const MAX_AGE_MS = 14 * 24 * 60 * MINUTE_MS;
+/**
+ * How long after its timestamp a published point may still be unreadable. CloudWatch documents
+ * no bound for GetMetricData; 2 minutes covers the manager's publish interval (5 s by default)
+ * and the ingestion delay seen in practice. The smoke script in deploy/ measures it on an account.
+ */
+export const CLOUDWATCH_READ_LAG_MS = 2 * MINUTE_MS;
 
 const METRICS = [
   ['Lookups', 'lookups', 'Count'],
@@ -21,6 +27,7 @@ const METRICS = [
   ['Bytes', 'bytes', 'Bytes'],
 ] as const satisfies readonly (readonly [string, keyof NodeSample, StandardUnit])[];
 
+/** Counted pool-wide as well (no dimension), for totals that need no SEARCH. */
 const TOTALS = [['lookups', 'Lookups'], ['hits', 'Hits'], ['misses', 'Misses'], ['puts', 'Puts'], ['requests', 'Requests']] as const;
 const SERIES = [
   ['lookups', 'Lookups', 'Sum'],
@@ -45,18 +52,25 @@ const sampleKey = (s: NodeSample) => `${s.nodeId}\0${s.at.getTime()}`;
 
 function toData(s: NodeSample): MetricDatum[] {
   const dimensions = [{ Name: NODE_DIMENSION, Value: s.nodeId }];
-  return METRICS.map(([name, field, unit]) => ({
-    MetricName: name,
-    Dimensions: dimensions,
+  const datum = (MetricName: string, Value: number, Unit: StandardUnit, Dimensions?: typeof dimensions): MetricDatum => ({
+    MetricName,
+    ...(Dimensions ? { Dimensions } : {}),
     Timestamp: s.at,
-    Value: s[field],
-    Unit: unit,
+    Value,
+    Unit,
     StorageResolution: 1,
-  }));
+  });
+  return [
+    ...METRICS.map(([name, field, unit]) => datum(name, s[field], unit, dimensions)),
+    ...TOTALS.map(([field, name]) => datum(name, s[field], 'Count')),
+  ];
 }
 
+const DATA_PER_SAMPLE = METRICS.length + TOTALS.length;
+
 /**
- * Node statistics as high-resolution custom metrics, one series per metric and node.
+ * Node statistics as high-resolution custom metrics, one series per metric and node, and the
+ * counters once more pool-wide (no dimension) for the scaler's totals.
  *
  * A publish larger than one call is sent in chunks of whole samples, in order, stopping at
  * the first failure. The stats publisher resends a failed batch, and CloudWatch would add a
@@ -66,10 +80,12 @@ function toData(s: NodeSample): MetricDatum[] {
  * stats publisher never overlaps its ticks).
  */
 export function createCloudWatchSink({ cloudwatch, namespace, now = () => new Date() }: CloudWatchSinkDeps): MetricsSink {
-  const perCall = Math.floor(MAX_DATA_PER_CALL / METRICS.length);
+  const perCall = Math.floor(MAX_DATA_PER_CALL / DATA_PER_SAMPLE);
   let delivered = new Set<string>();
 
   return {
+    readLagMs: CLOUDWATCH_READ_LAG_MS,
+
     async publish(samples) {
       const oldest = now().getTime() - MAX_AGE_MS;
       const pending = samples.filter((s) => s.at.getTime() > oldest && !delivered.has(sampleKey(s)));
@@ -87,11 +103,14 @@ export function createCloudWatchSink({ cloudwatch, namespace, now = () => new Da
       let reported = false;
       if (to.getTime() > from.getTime()) {
         const period = totalsPeriodSeconds(from, to, now());
-        const queries = TOTALS.map(([id, metric]) => ({ Id: id, Expression: `SUM(${searchNodes(namespace, metric, 'Sum', period)})` }));
+        const start = totalsStart(from, period);
+        const queries = TOTALS.map(([id, metric]) => poolTotalQuery(id, namespace, metric, period));
         for (const series of await fetchSeries(cloudwatch, queries, from, to)) {
           const field = TOTALS.find(([id]) => id === series.id)?.[0];
-          if (field) for (const point of series.points) counts[field] += point.value;
-          if (field === 'lookups' && series.points.length > 0) reported = true;
+          if (!field) continue;
+          const inWindow = series.points.filter(({ at }) => at.getTime() >= start && at.getTime() < to.getTime());
+          for (const point of inWindow) counts[field] += point.value;
+          if (field === 'lookups' && inWindow.length > 0) reported = true;
         }
       }
       return { reported, ...counts, missRate: missRate(counts), hitRate: hitRate(counts) };

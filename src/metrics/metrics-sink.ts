@@ -57,6 +57,11 @@ export type MinutePoint = {
 
 /** Where node statistics go: the database by default, CloudWatch on AWS. */
 export interface MetricsSink {
+  /**
+   * How long after its timestamp a published sample may still be missing from reads (0 when
+   * absent): a decision on a window should end it this far in the past.
+   */
+  readonly readLagMs?: number;
   publish(samples: readonly NodeSample[]): Promise<void>;
   /** Totals of every sample with from <= at < to. */
   totals(from: Date, to: Date): Promise<WindowTotals>;

@@ -8,7 +8,7 @@ import { lastResizeAt, recordScalingEvent } from './scaling-events.js';
 
 export type ScalerLoopDeps = {
   db: Db;
-  metrics: Pick<MetricsSink, 'totals'>;
+  metrics: Pick<MetricsSink, 'totals' | 'readLagMs'>;
   controller: PoolController;
   minNodes: number;
   maxNodes: number;
@@ -55,9 +55,11 @@ export function createScalerLoop({
     if (policy.mode === 'manual') return { status: 'manual' };
 
     const at = now();
-    const windowStart = new Date(at.getTime() - intervalMs);
+    // The window ends where every published sample is readable: CloudWatch's last points arrive late.
+    const windowEnd = new Date(at.getTime() - (metrics.readLagMs ?? 0));
+    const windowStart = new Date(windowEnd.getTime() - intervalMs);
     const [totals, nodes, lastResize] = await Promise.all([
-      metrics.totals(windowStart, at),
+      metrics.totals(windowStart, windowEnd),
       controller.size(),
       lastResizeAt(db),
     ]);
