@@ -30,8 +30,8 @@ function setup(t: TestContext, now = at(1)) {
 }
 
 const put = (mock: ReturnType<typeof setup>['mock']) => mock.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input);
-const nodeLookups = (i: { MetricData?: { MetricName?: string; Dimensions?: { Value?: string }[] }[] }) =>
-  i.MetricData!.filter((d) => d.MetricName === 'Lookups' && d.Dimensions);
+const nodeLookups = (i: { MetricData?: { MetricName?: string; Dimensions?: { Name?: string; Value?: string }[] }[] }) =>
+  i.MetricData!.filter((d) => d.MetricName === 'Lookups' && d.Dimensions![0]!.Name === 'NodeId');
 const sentSamples = (mock: ReturnType<typeof setup>['mock']) =>
   put(mock).flatMap((i) => nodeLookups(i).map((d) => `${d.Dimensions![0]!.Value}@${(d as { Value?: number }).Value}`));
 
@@ -53,8 +53,8 @@ describe('CloudWatch sink: publish', () => {
       MetricName, Value, Unit, Dimensions: [{ Name: 'NodeId', Value: 'node-a' }], Timestamp: at(0, 5), StorageResolution: 1,
     })));
     assert.deepEqual(input!.MetricData!.slice(9, 14), [['Lookups', 10], ['Hits', 7], ['Misses', 3], ['Puts', 2], ['Requests', 12]].map(([MetricName, Value]) => ({
-      MetricName, Value, Unit: 'Count', Timestamp: at(0, 5), StorageResolution: 1,
-    })), 'no dimension: one series for the pool that SEARCH never needs to find');
+      MetricName, Value, Unit: 'Count', Dimensions: [{ Name: 'Scope', Value: 'pool' }], Timestamp: at(0, 5), StorageResolution: 1,
+    })), 'one series for the pool that SEARCH never needs to find');
     assert.deepEqual(input!.MetricData![14]!.Dimensions, [{ Name: 'NodeId', Value: 'node-b' }]);
   });
 
@@ -142,7 +142,7 @@ describe('CloudWatch sink: totals', () => {
 
     const [first, second] = inputs();
     assert.deepEqual(first!.MetricDataQueries!, ['Lookups', 'Hits', 'Misses', 'Puts', 'Requests'].map((MetricName) => ({
-      Id: MetricName.toLowerCase(), MetricStat: { Metric: { Namespace: namespace, MetricName }, Period: 1, Stat: 'Sum' },
+      Id: MetricName.toLowerCase(), MetricStat: { Metric: { Namespace: namespace, MetricName, Dimensions: [{ Name: 'Scope', Value: 'pool' }] }, Period: 1, Stat: 'Sum' },
     })));
     assert.deepEqual([first!.StartTime, first!.EndTime], [at(0), at(1)]);
     assert.equal(second!.NextToken, 'page-2');

@@ -16,14 +16,17 @@ export function searchNodes(namespace: string, metricName: string, statistic: St
   return `SEARCH('{"${namespace}",${NODE_DIMENSION}} MetricName="${metricName}"', '${statistic}', ${periodSeconds})`;
 }
 
+/** The dimension of the pool-wide series: one value, so the series exists from the pool's first publish. */
+export const POOL_DIMENSION = { Name: 'Scope', Value: 'pool' } as const;
+
 /**
- * The pool-wide series of one counter: the same metric name without dimensions, published
- * beside the per-node ones. Unlike SEARCH it names a metric that exists since the pool's first
- * publish, so a node that just joined counts at once: SEARCH finds a new per-node series only
- * once CloudWatch lists it, which can take up to 15 minutes (PutMetricData's documentation).
+ * The pool-wide series of one counter, published beside the per-node ones. Unlike SEARCH it
+ * names one metric that exists since the pool's first publish, so a node that just joined
+ * counts at once: SEARCH finds a new per-node series only once CloudWatch lists it, which can
+ * take up to 15 minutes (PutMetricData's documentation).
  */
 export function poolTotalQuery(id: string, namespace: string, metricName: string, periodSeconds: number): MetricDataQuery {
-  return { Id: id, MetricStat: { Metric: { Namespace: namespace, MetricName: metricName }, Period: periodSeconds, Stat: 'Sum' } };
+  return { Id: id, MetricStat: { Metric: { Namespace: namespace, MetricName: metricName, Dimensions: [POOL_DIMENSION] }, Period: periodSeconds, Stat: 'Sum' } };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { hitRate, missRate } from '../cache/cache-stats.js';
-import { fetchSeries, NODE_DIMENSION, poolTotalQuery, searchNodes, totalsPeriodSeconds, totalsStart, type Statistic } from './cloudwatch-queries.js';
+import { fetchSeries, NODE_DIMENSION, POOL_DIMENSION, poolTotalQuery, searchNodes, totalsPeriodSeconds, totalsStart, type Statistic } from './cloudwatch-queries.js';
 import type { MetricsSink, NodeSample, WindowTotals } from './metrics-sink.js';
 import { bucketByMinute, floorToMinute, MINUTE_MS } from './minute-series.js';
 
@@ -27,7 +27,7 @@ const METRICS = [
   ['Bytes', 'bytes', 'Bytes'],
 ] as const satisfies readonly (readonly [string, keyof NodeSample, StandardUnit])[];
 
-/** Counted pool-wide as well (no dimension), for totals that need no SEARCH. */
+/** Counted pool-wide as well (dimension Scope=pool), for totals that need no SEARCH. */
 const TOTALS = [['lookups', 'Lookups'], ['hits', 'Hits'], ['misses', 'Misses'], ['puts', 'Puts'], ['requests', 'Requests']] as const;
 const SERIES = [
   ['lookups', 'Lookups', 'Sum'],
@@ -51,18 +51,18 @@ type Row = Pick<NodeSample, 'nodeId' | 'at' | 'lookups' | 'hits' | 'misses' | 'r
 const sampleKey = (s: NodeSample) => `${s.nodeId}\0${s.at.getTime()}`;
 
 function toData(s: NodeSample): MetricDatum[] {
-  const dimensions = [{ Name: NODE_DIMENSION, Value: s.nodeId }];
-  const datum = (MetricName: string, Value: number, Unit: StandardUnit, Dimensions?: typeof dimensions): MetricDatum => ({
+  const datum = (MetricName: string, Value: number, Unit: StandardUnit, dimension: { Name: string; Value: string }): MetricDatum => ({
     MetricName,
-    ...(Dimensions ? { Dimensions } : {}),
+    Dimensions: [dimension],
     Timestamp: s.at,
     Value,
     Unit,
     StorageResolution: 1,
   });
+  const node = { Name: NODE_DIMENSION, Value: s.nodeId };
   return [
-    ...METRICS.map(([name, field, unit]) => datum(name, s[field], unit, dimensions)),
-    ...TOTALS.map(([field, name]) => datum(name, s[field], 'Count')),
+    ...METRICS.map(([name, field, unit]) => datum(name, s[field], unit, node)),
+    ...TOTALS.map(([field, name]) => datum(name, s[field], 'Count', POOL_DIMENSION)),
   ];
 }
 
@@ -70,7 +70,7 @@ const DATA_PER_SAMPLE = METRICS.length + TOTALS.length;
 
 /**
  * Node statistics as high-resolution custom metrics, one series per metric and node, and the
- * counters once more pool-wide (no dimension) for the scaler's totals.
+ * counters once more pool-wide (Scope=pool) for the scaler's totals.
  *
  * A publish larger than one call is sent in chunks of whole samples, in order, stopping at
  * the first failure. The stats publisher resends a failed batch, and CloudWatch would add a

@@ -25,7 +25,7 @@ const FIFTEEN_DAYS_MS = 15 * 24 * 3600_000;
  * CloudWatch's GetMetricData as documented, where moto does not model it: a StartTime younger
  * than 15 days is rounded down to the whole minute (to 5/10/20/30 s only for those periods),
  * points arrive late, and SEARCH finds a new series only once it is listed. Answers MetricStat
- * queries without dimensions (pool-wide) and SUM(SEARCH()) over the NodeId series.
+ * queries on the Scope=pool series and SUM(SEARCH()) over the NodeId series.
  */
 export function fakeCloudWatch({ now, arrivalLagMs = 0, listingLagMs = 0 }: FakeCloudWatchOptions) {
   const cloudwatch = new CloudWatchClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
@@ -36,6 +36,7 @@ export function fakeCloudWatch({ now, arrivalLagMs = 0, listingLagMs = 0 }: Fake
   mock.on(PutMetricDataCommand).callsFake(({ MetricData = [] }: PutMetricDataCommandInput) => {
     for (const d of MetricData) {
       const nodeId = d.Dimensions?.find((x) => x.Name === 'NodeId')?.Value;
+      if (nodeId === undefined && d.Dimensions?.[0]?.Name !== 'Scope') throw new Error(`fake CloudWatch: unexpected dimensions ${JSON.stringify(d.Dimensions)}`);
       const at = new Date(d.Timestamp!).getTime();
       points.push({ name: d.MetricName!, nodeId, at, value: d.Value!, readableAt: now().getTime() + arrivalLagMs });
       if (nodeId !== undefined && !firstSeen.has(`${d.MetricName}\0${nodeId}`)) firstSeen.set(`${d.MetricName}\0${nodeId}`, now().getTime());
@@ -49,7 +50,8 @@ export function fakeCloudWatch({ now, arrivalLagMs = 0, listingLagMs = 0 }: Fake
       const search = q.Expression?.match(SEARCH);
       const name = search?.[1] ?? q.MetricStat?.Metric?.MetricName;
       const period = Number(search?.[2] ?? q.MetricStat?.Period);
-      if (!name || !period || (q.MetricStat?.Metric?.Dimensions?.length ?? 0) > 0) throw new Error(`fake CloudWatch cannot answer ${JSON.stringify(q)}`);
+      const scoped = q.MetricStat?.Metric?.Dimensions?.[0]?.Name === 'Scope';
+      if (!name || !period || (!search && !scoped)) throw new Error(`fake CloudWatch cannot answer ${JSON.stringify(q)}`);
       const requested = new Date(StartTime!).getTime();
       const grain = now().getTime() - requested < FIFTEEN_DAYS_MS && ![5, 10, 20, 30].includes(period) ? 60_000 : period * 1000;
       const start = Math.floor(requested / grain) * grain;
