@@ -18,7 +18,9 @@
 # Build: every dependency (TypeScript is a dev dependency), better-sqlite3 compiled, the
 # Prisma clients, `npm run build` (src/ -> dist/, clients copied into dist/db/generated),
 # then the dev dependencies pruned; and the RDS CA bundle.
-FROM node:20-bookworm AS build
+# Node 24, the current LTS: Node 20 is past its end of life and AWS SDK v3 releases from early
+# 2027 require Node 22 or later (the code itself still runs on 20; deploy/ami uses 24 too).
+FROM node:24-bookworm AS build
 WORKDIR /app
 ENV CHECKPOINT_DISABLE=1
 COPY package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json ./
@@ -39,7 +41,7 @@ RUN npm install --prefix /tmp/rds-ca --no-save --no-audit --no-fund --ignore-scr
 # compiled app reads: package.json ("type": "module"), the production node_modules, dist/,
 # the migrations (dist/db reads <app>/prisma/<provider>/migrations), views/ and public/
 # (dist/app.js serves <app>/views and <app>/public). No TypeScript sources.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production EMC_HOST=0.0.0.0 EMC_DATA_DIR=/data CHECKPOINT_DISABLE=1
 COPY --from=build /app/package.json ./

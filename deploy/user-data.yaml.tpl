@@ -1,6 +1,6 @@
 #cloud-config
 # elastic-memcache: starts role "{{ROLE}}" on an instance booted from the project's AMI
-# (Node 20 and the compiled app in /opt/elastic-memcache/dist, service user "emc":
+# (Node 24 and the compiled app in /opt/elastic-memcache/dist, service user "emc":
 # deploy/ami/build-ami.sh). Rendered by deploy/render-user-data.ts; do not fill in by hand.
 #
 # AWS credentials and the region come from the AWS SDK's default provider chain: the

@@ -337,6 +337,12 @@ test('the AMI script creates the service user the unit runs as, and builds dist/
   assert.equal(spawnSync('bash', ['-n', join(root, 'deploy/ami/build-ami.sh')]).status, 0, 'bash -n');
 });
 
+test('the image and the AMI run the current Node LTS, not Node 20 (end of life; the AWS SDK drops it in early 2027)', () => {
+  const stages = [...read('Dockerfile').matchAll(/^FROM node:(\d+)-/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(stages, [24, 24]);
+  assert.match(read('deploy/ami/build-ami.sh'), /NODE_MAJOR=24\b/);
+});
+
 // ---------------------------------------------------------------- IAM
 
 const policyExamples: Record<string, string> = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian 12 EC2 instance to become the elastic-memcache AMI: Node 20,
+# Prepares a fresh Debian 12 EC2 instance to become the elastic-memcache AMI: Node 24 (LTS),
 # the app compiled to JavaScript in /opt/elastic-memcache/dist (run as `node dist/cli.js`,
 # no tsx) with its production dependencies and Prisma clients, the RDS CA bundle, and the
 # unprivileged service user "emc". It enables nothing: the user-data rendered by
@@ -13,12 +13,12 @@ set -euo pipefail
 SRC=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 APP=/opt/elastic-memcache
 SERVICE_USER=emc
-export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 NODE_MAJOR=20
+export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 NODE_MAJOR=24
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo)" >&2; exit 1; }
 [ -f "$SRC/package-lock.json" ] || { echo "$SRC is not an elastic-memcache checkout" >&2; exit 1; }
 
-# Node 20 from NodeSource's signed apt repository; a C++ toolchain in case better-sqlite3
+# Node 24 from NodeSource's signed apt repository; a C++ toolchain in case better-sqlite3
 # has no prebuilt binary for this platform; curl for the instance metadata in user-data.
 apt-get update -q
 apt-get install -y -q ca-certificates curl gnupg build-essential python3
