@@ -343,6 +343,17 @@ test('the image and the AMI run the current Node LTS, not Node 20 (end of life; 
   assert.match(read('deploy/ami/build-ami.sh'), /NODE_MAJOR=24\b/);
 });
 
+test('the AWS smoke script parses, is read-only unless asked, and checks what AWS.md says only an account shows', () => {
+  const script = read('deploy/aws-smoke.sh');
+  assert.equal(spawnSync('bash', ['-n', join(root, 'deploy/aws-smoke.sh')]).status, 0, 'bash -n');
+  for (const call of script.matchAll(/aws ec2 (start|stop|delete|create|run|terminate)-[a-z-]+[^\n]*/g)) {
+    assert.ok(/--dry-run|^aws ec2 (start|stop)-instances --instance-ids "\$one"/.test(call[0]) || call[0].includes('dry '), call[0]);
+  }
+  assert.match(script, /START:-0\}" = 1/);
+  for (const check of ['head-object', 'get-metric-data', 'delete-tags', 'describe-launch-template-versions']) assert.ok(script.includes(check), check);
+  assert.match(read('deploy/AWS.md'), /deploy\/aws-smoke\.sh/);
+});
+
 // ---------------------------------------------------------------- IAM
 
 const policyExamples: Record<string, string> = {
