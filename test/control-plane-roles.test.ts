@@ -65,7 +65,7 @@ async function startFleet(t: TestContext) {
     const port = role === 'scaler' ? 0 : await freePort();
     const proc = runEmc(['start', '--role', role], {
       ...shared,
-      ...(role === 'manager' ? { EMC_MANAGER_PORT: String(port), EMC_ADMIN_PASSWORD: PASSWORD } : { EMC_WEB_PORT: String(port) }),
+      ...(role === 'manager' ? { EMC_MANAGER_PORT: String(port), EMC_ADMIN_PASSWORD: PASSWORD } : role === 'web' ? { EMC_WEB_PORT: String(port) } : {}),
       ...env,
     });
     roles.push(proc);
@@ -89,7 +89,7 @@ async function startFleet(t: TestContext) {
   return { start, sql, members, pids, state, roles };
 }
 
-const api = (origin: string, query: string) => fetch(`${origin}/api/configure_cache?${query}`, { method: 'POST' }).then(async (r) => ({ status: r.status, body: await r.json() }));
+const api = (origin: string, query: string) => fetch(`${origin}/api/configure_cache?${query}`, { method: 'POST' }).then(async (r) => ({ status: r.status, body: (await r.json()) as { numNodes: number; error: { message: string } } }));
 
 async function nodeConfig(address: string): Promise<[string, number]> {
   const stats = (await (await fetch(`${address}/stats`)).json()) as { policy: string; capacityBytes: number };
