@@ -90,7 +90,8 @@ for (const kind of ['inprocess', 'process'] as const) {
     const ledAt = Date.now();
     assert.ok(ledAt >= leaseExpiresAt!.getTime() - 50, 'it waited for the lease to expire');
     const free = Math.max(leaseExpiresAt!.getTime(), startedAt);
-    assert.ok(ledAt - free < 5000, `it led ${ledAt - free} ms after the lease was free and it started`);
+    // Role all leads before it serves: with processes, its first pass (starting two nodes) comes first.
+    assert.ok(ledAt - free < (kind === 'process' ? 20_000 : 5000), `it led ${ledAt - free} ms after the lease was free and it started`);
     await eventually(async () => (await readMembers(db)).length === 2 && app.services.pool.nodes().length === 2, 25_000, 'the pool reached the desired 2 nodes');
 
     const state = await db.poolState.findUniqueOrThrow({ where: { id: 1 } });
