@@ -26,9 +26,17 @@ export function fleetSuite(options: FleetOptions): void {
     const begun = Date.now();
     const origins = () => fleet.webs.map((w) => w.origin!);
     const api = (host: Host, path: string, query: Record<string, string> = {}) => callApi(host.origin!, path, { token: fleet.adminToken, query });
-    /** Every web and manager host reports `n` nodes. */
-    const everyHostReports = (n: number, timeoutMs: number) =>
-      eventually(async () => (await Promise.all([...fleet.webs, ...fleet.managers].map((h) => numNodesAt(h.origin!)))).every((v) => v === n), timeoutMs, `every host reports ${n} nodes`);
+    /** Every web and manager host reports `n` nodes (the message shows what each reported last). */
+    async function everyHostReports(n: number, timeoutMs: number): Promise<void> {
+      const hosts = [...fleet.webs, ...fleet.managers];
+      let seen: (number | string)[] = [];
+      try {
+        await eventually(async () => (seen = await Promise.all(hosts.map((h) => numNodesAt(h.origin!)))).every((v) => v === n), timeoutMs, `every host reports ${n} nodes`);
+      } catch (err) {
+        const members = (await fleet.poolNodes()).map((m) => `${m.id}=${m.instanceId}`).join(' ');
+        throw new Error(`${(err as Error).message}; last: ${hosts.map((h, i) => `${h.name} ${seen[i]}`).join(', ')}; database members: ${members}`);
+      }
+    }
     const manual = async (numNodes: number) => {
       const { status, body } = await api(fleet.webs[0], 'configure_cache', { mode: 'manual', numNodes: String(numNodes), cacheSize: '64' });
       assert.equal(status, 200, JSON.stringify(body));
@@ -68,7 +76,7 @@ export function fleetSuite(options: FleetOptions): void {
     it('no role exits on its own (the scaler included)', async () => {
       await new Promise((r) => setTimeout(r, 3000));
       const gone = [...fleet.webs, ...fleet.managers, fleet.scaler].filter((h) => !h.process.alive());
-      assert.deepEqual(gone.map((h) => h.name), [], `exited:\n${gone.map((h) => `${h.name}: ${h.process.logTail(5)}`).join('\n')}`);
+      assert.deepEqual(gone.map((h) => `${h.name} ${h.process.status()}`), [], fleet.logs());
     });
 
     it('an image uploaded through one web host is read through the other', async () => {
@@ -94,12 +102,14 @@ export function fleetSuite(options: FleetOptions): void {
       assert.equal((await fleet.poolNodes()).length, 2, 'the database records 2 members');
     });
 
-    it('two concurrent console +1 clicks on two managers give +2', async () => {
+    it('two concurrent console +1 clicks on two managers give +2', async (t) => {
       await manual(2);
       const consoles = fleet.managers.map((m) => new HttpConsoleClient(m.origin!));
       for (const c of consoles) assert.equal((await c.login(fleet.adminPassword)).status, 302, 'logged in');
       const answers = await Promise.all(consoles.map((c) => c.post('/pool/grow', {}, { csrfFrom: '/pool' })));
       assert.deepEqual(answers.map((a) => a.status), [302, 302]);
+      const flashes = await Promise.all(consoles.map(async (c) => /class="notice [^"]*flash"[^>]*>([^<]*)</.exec((await c.get('/pool')).body)?.[1]?.trim()));
+      t.diagnostic(`the two managers answered: ${flashes.join(' | ')}`);
       await everyHostReports(4, 30_000);
       const back = await consoles[1]!.post('/pool/shrink', {}, { csrfFrom: '/pool' });
       assert.equal(back.status, 302);
@@ -174,7 +184,7 @@ export function fleetSuite(options: FleetOptions): void {
         t.diagnostic(`terminated ${gone} connections`);
       });
       const gone = [...fleet.webs, ...fleet.managers, fleet.scaler].filter((h) => !h.process.alive());
-      assert.deepEqual(gone.map((h) => h.name), [], 'every role is still running');
+      assert.deepEqual(gone.map((h) => `${h.name} ${h.process.status()}`), [], `every role is still running:\n${fleet.logs()}`);
       await eventually(
         async () => Number((await fleet.db.query<{ n: string }>(`SELECT count(*) AS n FROM "ScalingEvent" WHERE actor = 'scaler' AND at > $1`, [terminatedAt]))[0]!.n) >= 1,
         20_000,
@@ -194,14 +204,18 @@ export function fleetSuite(options: FleetOptions): void {
         if (fleet.agent) await fleet.agent.crash(victim.instanceId!);
         else process.kill(Number(victim.instanceId!.replace('pid:', '')), 'SIGKILL');
       });
+      let members: string[] = [];
       await eventually(
         async () => {
           const nodes = await fleet.poolNodes();
+          members = nodes.map((n) => `${n.id}=${n.instanceId}`);
           return nodes.length === 2 && nodes.every((n) => n.id !== victim.id || n.instanceId !== victim.instanceId);
         },
         30_000,
         'the dead node was replaced: 2 members again, the dead one not among them',
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; killed ${victim.id}=${victim.instanceId}; members now: ${members.join(' ')}`);
+      });
       await everyHostReports(2, 20_000);
     });
 

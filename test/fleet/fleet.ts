@@ -12,6 +12,7 @@ import { createFleetDatabase, type FleetDatabase } from './fleet-database.js';
 import { startInstanceAgent, type InstanceAgent } from './instance-agent.js';
 import { startMoto, type Moto } from './moto.js';
 import { createNetnsHost, type NetnsHost } from './netns-host.js';
+import { startTcpRelay } from './tcp-relay.js';
 import { killAllGroups, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
 
 export type ProviderKind = 'process' | 'ec2';
@@ -168,7 +169,12 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
     }
     const web1 = await listening('web', '127.0.0.1');
     const web2 = await listening('web', web2Host.address);
-    const webs = [await host('web1', 'web', web1.own, web1.origin), await host('web2', 'web', web2.own, web2.origin, web2Host.netns)];
+    const dbUrl = new URL(db.url);
+    const relay = await startTcpRelay(web2Host.gateway, { host: dbUrl.hostname, port: Number(dbUrl.port || 5432) });
+    started.push(relay);
+    dbUrl.host = `${web2Host.gateway}:${relay.port}`;
+    const web2Env = { ...web2.own, DATABASE_URL: dbUrl.toString() };
+    const webs = [await host('web1', 'web', web1.own, web1.origin), await host('web2', 'web', web2Env, web2.origin, web2Host.netns)];
     const scaler = await host('scaler', 'scaler', {});
     const all = [...managers, ...webs, scaler];
 
@@ -190,7 +196,7 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
         if (typeof holder !== 'string') return undefined;
         return managers.find((m) => holder.includes(String(m.process.pid)) || (m.origin && holder.includes(new URL(m.origin).port)));
       },
-      logs: () => all.map((h) => `--- ${h.name} (pid ${h.process.pid}, ${h.process.alive() ? 'alive' : 'exited'})\n${h.process.logTail(15)}`).join('\n'),
+      logs: () => all.map((h) => `--- ${h.name} (pid ${h.process.pid}, ${h.process.status()})\n${h.process.logTail(15)}`).join('\n'),
       async close() {
         await Promise.all(all.map((h) => h.process.stop(5000)));
         await closeAll();

@@ -10,6 +10,8 @@ export type NetnsHost = {
   readonly netns: string;
   /** The host's own address, where its role listens (reachable from this machine). */
   readonly address: string;
+  /** This machine's address on the host's link. */
+  readonly gateway: string;
   /** Cuts this host off `host:port` (a cache node) until heal(). */
   cut(host: string, port: number): void;
   heal(): void;
@@ -70,6 +72,7 @@ export function createNetnsHost(name: string, octet: number): NetnsHost {
     return {
       netns,
       address,
+      gateway: `${net}.1`,
       cut(host, port) {
         cutRule = ['to', `${host}/32`, 'ipproto', 'tcp', 'dport', String(port), 'lookup', CUT_TABLE];
         inNs(netns, 'ip', 'rule', 'add', ...cutRule);

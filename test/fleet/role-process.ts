@@ -16,6 +16,8 @@ export type RoleProcess = {
   readonly pid: number;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   alive(): boolean;
+  /** 'running', or how it ended. */
+  status(): string;
   /** The last lines of its log (stdout and stderr), for failure messages. */
   logTail(lines?: number): string;
   /** kill -9 of this process alone: a crash (children it spawned are not signalled). */
@@ -64,7 +66,11 @@ export function spawnRole({ name, role, env, logDir, netns }: RoleSpawn): RolePr
     return { code: code as number | null, signal: signal as NodeJS.Signals | null };
   });
   let done = false;
-  void exited.then(() => (done = true));
+  let ending = 'running';
+  void exited.then(({ code, signal }) => {
+    done = true;
+    ending = code !== null ? `exited with status ${code}` : `killed by ${signal}`;
+  });
   const killGroup = () => {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -78,6 +84,7 @@ export function spawnRole({ name, role, env, logDir, netns }: RoleSpawn): RolePr
     pid,
     exited,
     alive: () => !done,
+    status: () => ending,
     logTail(lines = 30) {
       try {
         return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
