@@ -42,12 +42,21 @@ export async function startRole(config: Config): Promise<Running> {
   };
 }
 
-/** The scaler serves no HTTP: it follows the pool and runs the scaling loop. */
+/** The scaler serves no HTTP: it runs the scaling loop, which only records desired sizes. */
 async function startScaler(config: Config): Promise<Running> {
   const log = pino({ level: config.logLevel, base: { role: 'scaler' } });
   const { createServices } = await import('./services.js');
   const services = await createServices(config, log);
   services.start();
+  // Every loop's timer is unref'd (a test or role all closes them); with no socket to listen
+  // on, this timer is what keeps the scaler's process up until a signal stops it.
+  const alive = setInterval(() => undefined, 1 << 30);
   log.info({ intervalMs: config.pool.scalerIntervalMs }, 'scaler started');
-  return { log, close: () => services.close() };
+  return {
+    log,
+    async close() {
+      clearInterval(alive);
+      await services.close();
+    },
+  };
 }

@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { loadSharedCacheConfig } from './cache/shared-cache-config.js';
 import type { Config } from './config/config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -8,10 +7,16 @@ import { createMetricsSink } from './metrics/create-metrics-sink.js';
 import type { MetricsSink } from './metrics/metrics-sink.js';
 import { createStatsPublisher } from './metrics/stats-publisher.js';
 import { createCachePool, type CachePool } from './pool/cache-pool.js';
-import { createPoolController, type ManagedPoolController } from './scaling/create-pool-controller.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createProvider } from './scaling/create-provider.js';
-import type { NodeProvider } from './scaling/node-provider.js';
-import { createPoolLock } from './scaling/pool-lock.js';
+import { httpNodeConnector } from './scaling/http-node-clients.js';
+import { createLeaderLease } from './scaling/leader-lease.js';
+import type { NodeProvider, ProvidedNode } from './scaling/node-provider.js';
+import { notOverlapping } from './scaling/not-overlapping.js';
+import { createPoolLeader, type PoolLeader } from './scaling/pool-leader.js';
+import { createPoolMembers, type PoolMembers } from './scaling/pool-members.js';
+import { createPoolRequests, type PoolRequests } from './scaling/pool-requests.js';
 import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createBlobStore } from './storage/create-blob-store.js';
@@ -21,9 +26,13 @@ export type Services = {
   db: Db;
   blobs: BlobStore;
   metrics: MetricsSink;
-  provider: NodeProvider;
   pool: CachePool;
-  controller: ManagedPoolController;
+  /** This process's routing to the recorded members. */
+  members: PoolMembers;
+  /** Asks for pool changes (desired-state writes) and waits for the leader to apply them. */
+  requests: PoolRequests;
+  /** Only in processes that manage the pool (manager, all): the lease and, while leading, the provider. */
+  leader: PoolLeader | undefined;
   images: ImageService;
   scaler: ScalerLoop | undefined;
   /** Starts the background loops; called once the listeners are ready. */
@@ -32,21 +41,7 @@ export type Services = {
 };
 
 /** Real components can be swapped for tests (a failing store, a fake provider...). */
-export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics' | 'provider'>>;
-
-/**
- * A timer task that skips its tick while the previous run is still going: a reconcile that
- * waits for the lock or starts a node (or a sync against a slow database) must not queue
- * up one more run per tick.
- */
-function notOverlapping(task: () => Promise<unknown>): () => void {
-  let running = false;
-  return () => {
-    if (running) return;
-    running = true;
-    void task().finally(() => (running = false));
-  };
-}
+export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics'> & { provider: NodeProvider }>;
 
 const runsScaler = (config: Config) => config.role === 'all' || config.role === 'scaler';
 const managesPool = (config: Config) => config.role === 'all' || config.role === 'manager';
@@ -57,60 +52,90 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const db = overrides.db ?? createDb(config.database);
   const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
   const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
-  const provider = overrides.provider ?? (await createProvider(config, log));
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
-  const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
-  const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });
-  const cacheConfig = () => loadSharedCacheConfig(db);
-  const controller = createPoolController({ db, provider, pool, lock, cacheConfig, minNodes, maxNodes, log });
-  // The manager brings the pool to its minimum before serving; others follow what it recorded.
-  await (managesPool(config) ? controller.reconcile() : controller.sync());
+  const { minNodes, maxNodes, syncIntervalMs, scalerIntervalMs } = config.pool;
+  const bounds = { minNodes, maxNodes };
+  const http = httpNodeConnector({ timeoutMs: config.cache.timeoutMs, token: config.cache.token });
+  let leader: PoolLeader | undefined;
+  // In-process shards are reached through the provider that holds them; every other node over HTTP.
+  const connect = (m: ProvidedNode) => (m.address === 'inprocess' ? leader!.provider()!.connect(m) : http(m));
+  const members = createPoolMembers({ db, pool, connect });
+  if (managesPool(config)) {
+    leader = createPoolLeader({
+      db,
+      pool,
+      members,
+      lease: createLeaderLease({ db, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: config.pool.leaseTtlMs }),
+      openProvider: async () => overrides.provider ?? (await createProvider(config, log)),
+      bounds,
+      intervalMs: syncIntervalMs,
+      leaseIntervalMs: Math.min(syncIntervalMs, config.pool.leaseTtlMs / 3),
+      healthIntervalMs: config.pool.reconcileIntervalMs,
+      log,
+    });
+  }
+  const requests = createPoolRequests({
+    db,
+    bounds,
+    waitMs: config.pool.resizeWaitMs,
+    written: () => void leader?.kick(),
+    applied: () => members.sync(),
+  });
+  // The embedded product is one process: it leads at once and serves with its pool ready. A
+  // manager opens its port at once instead; its leader loop works in the background.
+  if (config.role === 'all') await leader!.lead();
+  else if (config.role !== 'scaler') await members.sync();
 
-  // Nodes keep counters only; the process that manages the pool reads them from every member
-  // and publishes, so a cache node needs neither the database nor a metrics client.
-  const publisher = managesPool(config)
+  // Nodes keep counters only; the leader reads them from every member and publishes, so a
+  // cache node needs neither the database nor a metrics client.
+  const publisher = leader
     ? createStatsPublisher({
         sink: metrics,
-        sources: () => pool.nodes().map((node) => ({ nodeId: node.id, stats: () => node.stats() })),
+        sources: () => (leader.isLeading() ? pool.nodes().map((node) => ({ nodeId: node.id, stats: () => node.stats() })) : []),
         intervalMs: config.cache.statsIntervalMs,
         log,
       })
     : undefined;
+  // The scaler only decides: it records desired sizes and does not wait for them to be applied.
   const scaler = runsScaler(config)
-    ? createScalerLoop({ db, metrics, controller, minNodes, maxNodes, intervalMs: scalerIntervalMs, log })
+    ? createScalerLoop({
+        db,
+        metrics,
+        controller: config.role === 'all' ? requests : createPoolRequests({ db, bounds, waitMs: 0 }),
+        minNodes,
+        maxNodes,
+        intervalMs: scalerIntervalMs,
+        log,
+      })
     : undefined;
   const images = createImageService({ db, blobs, cache: pool, log });
   let follower: NodeJS.Timeout | undefined;
-  let reconciler: NodeJS.Timeout | undefined;
   return {
     db,
     blobs,
     metrics,
-    provider,
     pool,
-    controller,
+    members,
+    requests,
+    leader,
     images,
     scaler,
     start() {
       publisher?.start();
       scaler?.start();
-      follower = setInterval(
-        notOverlapping(() => controller.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'))),
-        syncIntervalMs,
-      ).unref();
-      if (managesPool(config)) {
-        reconciler = setInterval(
-          notOverlapping(() => controller.reconcile().catch((err) => log.warn({ err }, 'could not reconcile the pool'))),
-          config.pool.reconcileIntervalMs,
+      leader?.start();
+      if (config.role !== 'scaler') {
+        follower = setInterval(
+          notOverlapping(() => members.sync().catch((err) => log.warn({ err }, 'could not follow pool membership'))),
+          syncIntervalMs,
         ).unref();
       }
     },
     async close() {
       clearInterval(follower);
-      clearInterval(reconciler);
       await scaler?.stop();
       await publisher?.stop();
-      await provider.close();
+      await leader?.close();
       await pool.close();
       await metrics.close();
       await blobs.close();

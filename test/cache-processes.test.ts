@@ -7,7 +7,7 @@ import { createDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { loadConfig } from '../src/config/config.js';
 import { saveSharedCacheConfig } from '../src/cache/shared-cache-config.js';
-import { commitMembership } from '../src/scaling/pool-membership.js';
+import { recordMembers } from './helpers/pool.js';
 import { buildTestApp } from './helpers/app.js';
 import { pngVariant } from './helpers/fixtures.js';
 import { uploadForm } from './helpers/multipart.js';
@@ -32,7 +32,7 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   await migrate(database);
   const db = createDb(database);
   const members = ports.map((port, i) => ({ id: `cache-${i + 1}`, instanceId: null, address: `http://127.0.0.1:${port}` }));
-  await commitMembership(db, members, []);
+  await recordMembers(db, members);
   await db.$disconnect();
   const { app } = await buildTestApp(t, {
     env: { EMC_DATA_DIR: dataDir, EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_CACHE_TIMEOUT_MS: '500' },

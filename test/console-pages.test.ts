@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadScalerPolicy, saveScalerPolicy } from '../src/scaling/scaler-policy-store.js';
-import { commitMembership, readMembers } from '../src/scaling/pool-membership.js';
+import { readMembers } from '../src/scaling/pool-membership.js';
+import { recordMembers } from './helpers/pool.js';
 import { buildTestApp, databases, objectFiles, type TestDatabase } from './helpers/app.js';
 import { consoleEnv, loggedIn, type ConsoleClient } from './helpers/console.js';
 import { images, pngVariant } from './helpers/fixtures.js';
@@ -37,7 +38,7 @@ test('every console page renders for a logged-in admin', async (t) => {
 test('cache: good values reach every node; a bad size or policy is rejected with the reason and the typed values', async (t) => {
   const { app } = await consoleApp(t);
   const client = await loggedIn(app);
-  await app.services.controller.resize(2, { actor: 'operator', reason: 'test' });
+  await app.services.requests.resize(2, { actor: 'operator', reason: 'test' });
   const before = await client.get('/cache');
   assert.match(before.body, /64 MB, LRU/);
 
@@ -99,14 +100,14 @@ test('pool: the policy form rejects min ≥ max with the reason, switches to aut
 
   const refused = await submit(client, '/pool/grow');
   assert.match(flash(refused)![1], /automatic mode/);
-  assert.equal(await app.services.controller.size(), 1);
+  assert.equal(await app.services.requests.actual(), 1);
 });
 
 for (const database of databases) {
   test(`pool: stopping a chosen node removes exactly that node; the minimum and unknown ids are refused (${database})`, async (t) => {
     const { app } = await consoleApp(t, {}, database);
     const client = await loggedIn(app);
-    await app.services.controller.resize(3, { actor: 'operator', reason: 'test' });
+    await app.services.requests.resize(3, { actor: 'operator', reason: 'test' });
     for (let i = 0; i < 20; i++) await app.services.images.upload(`k${i}`, pngVariant(i));
     for (let i = 0; i < 20; i++) await app.services.images.get(`k${i}`);
 
@@ -115,7 +116,7 @@ for (const database of databases) {
     assert.deepEqual(nodeIds(stopped), ['node-1', 'node-3']);
     assert.deepEqual(await memberIds(app), ['node-1', 'node-3']);
     assert.deepEqual(app.services.pool.nodes().map((n) => n.id), ['node-1', 'node-3']);
-    assert.deepEqual((await app.services.provider.list()).map((n) => n.id).sort(), ['node-1', 'node-3']);
+    assert.deepEqual((await app.services.leader!.provider()!.list()).map((n) => n.id).sort(), ['node-1', 'node-3']);
     const items = (await app.services.pool.status()).reduce((n, s) => n + s.stats!.items, 0);
     assert.equal(items, 20, "the stopped node's entries moved to the others");
     const event = await app.services.db.scalingEvent.findFirst({ orderBy: { id: 'desc' } });
@@ -133,7 +134,7 @@ for (const database of databases) {
 test('every form without its CSRF token is rejected and changes nothing', async (t) => {
   const { app } = await consoleApp(t);
   const client = await loggedIn(app);
-  await app.services.controller.resize(2, { actor: 'operator', reason: 'test' });
+  await app.services.requests.resize(2, { actor: 'operator', reason: 'test' });
   await app.services.images.upload('kept', images.png);
   const forms: Array<[string, Record<string, string>]> = [
     ['/cache', { cacheSize: '8', policy: 'RR' }],
@@ -159,7 +160,7 @@ test('every form without its CSRF token is rejected and changes nothing', async 
 test('danger zone: nothing happens without the tick box', async (t) => {
   const { app } = await consoleApp(t);
   const client = await loggedIn(app);
-  await app.services.controller.resize(2, { actor: 'operator', reason: 'test' });
+  await app.services.requests.resize(2, { actor: 'operator', reason: 'test' });
   await app.services.images.upload('kept', images.png);
   await app.services.images.get('kept');
   for (const [url, what] of [['/danger/clear-caches', 'clearing every cache'], ['/danger/delete-all', 'deleting all application data'], ['/danger/stop-pool', 'stopping the pool']]) {
@@ -168,7 +169,7 @@ test('danger zone: nothing happens without the tick box', async (t) => {
   }
   assert.deepEqual(await app.services.images.listKeys(), ['kept']);
   assert.equal((await app.services.pool.status()).reduce((n, s) => n + s.stats!.items, 0), 1);
-  assert.equal(await app.services.controller.size(), 2);
+  assert.equal(await app.services.requests.actual(), 2);
 });
 
 test('danger zone: delete-all says when there was nothing, and the counts otherwise', async (t) => {
@@ -189,7 +190,7 @@ test('danger zone: delete-all says when there was nothing, and the counts otherw
 test('danger zone: clear-caches empties every node; stop-pool leaves manual mode at the minimum', async (t) => {
   const { app } = await consoleApp(t, { EMC_MIN_NODES: '2' });
   const client = await loggedIn(app);
-  await app.services.controller.resize(4, { actor: 'operator', reason: 'test' });
+  await app.services.requests.resize(4, { actor: 'operator', reason: 'test' });
   for (let i = 0; i < 12; i++) await app.services.images.upload(`k${i}`, pngVariant(i));
   for (let i = 0; i < 12; i++) await app.services.images.get(`k${i}`);
   const filled = await app.services.pool.status();
@@ -208,7 +209,7 @@ test('danger zone: clear-caches empties every node; stop-pool leaves manual mode
     'Automatic scaling is off (manual mode); the pool went from 4 nodes to 2 nodes, its minimum — it never goes below that.',
   ]);
   assert.equal((await loadScalerPolicy(app.services.db)).mode, 'manual');
-  assert.equal(await app.services.controller.size(), 2);
+  assert.equal(await app.services.requests.actual(), 2);
   const again = await submit(client, '/danger/stop-pool', { confirm: 'yes' });
   assert.match(flash(again)![1], /already in manual mode; the pool already has 2 nodes/);
 });
@@ -217,8 +218,8 @@ test('a node that refuses connections is an error row, and the pool page still r
   const { app } = await consoleApp(t, { EMC_PROVIDER: 'process' });
   const client = await loggedIn(app);
   const port = await freePort();
-  await commitMembership(app.services.db, [{ id: 'node-dead', instanceId: '999999', address: `http://127.0.0.1:${port}` }], []);
-  await app.services.controller.sync();
+  await recordMembers(app.services.db, [{ id: 'node-dead', instanceId: '999999', address: `http://127.0.0.1:${port}` }]);
+  await app.services.members.sync();
 
   const page = await client.get('/pool');
   assert.equal(page.statusCode, 200);

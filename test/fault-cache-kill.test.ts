@@ -33,7 +33,7 @@ async function healthy(app: FastifyInstance): Promise<boolean> {
 async function assertConsistent(owner: FastifyInstance): Promise<string[]> {
   const members = (await readMembers(owner.services.db)).map((m) => m.id).sort();
   assert.deepEqual(owner.services.pool.nodes().map((n) => n.id).sort(), members, 'the ring follows the database');
-  assert.deepEqual((await owner.services.provider.list()).map((n) => n.id).sort(), members, 'the provider runs exactly the members');
+  assert.deepEqual((await owner.services.leader!.provider()!.list()).map((n) => n.id).sort(), members, 'the provider runs exactly the members');
   return members;
 }
 
@@ -75,7 +75,7 @@ test('SIGKILL of a cache process under load: no failed look-up, suspect, reconci
     assert.ok(row.error, 'and shows its error');
   }
 
-  await owner.services.controller.reconcile();
+  await owner.services.leader!.reconcile();
   const members = await readMembers(owner.services.db);
   assert.equal(members.length, 3, 'back to the minimum');
   const replacement = members.find((m) => !survivors.some((s) => s.id === m.id))!;
@@ -86,7 +86,7 @@ test('SIGKILL of a cache process under load: no failed look-up, suspect, reconci
   await assertConsistent(owner);
   assert.equal(await healthy(owner), true, 'the owner routes to three healthy nodes right away');
   // The follower picks up the new membership and routes to the new process, not the dead one's address.
-  await follower.services.controller.sync();
+  await follower.services.members.sync();
   await eventually(() => healthy(follower), 5000, 'the follower routes to three healthy nodes');
 
   // The healed pool serves: no failures, and the new node takes its share of the hits.

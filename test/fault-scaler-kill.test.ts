@@ -101,7 +101,7 @@ for (const kind of ['inprocess', 'process'] as const) {
     assert.equal(members.length, 1);
     const ids = members.map((m) => m.id);
     assert.deepEqual(app.services.pool.nodes().map((n) => n.id), ids, 'the ring follows the database');
-    assert.deepEqual((await app.services.provider.list()).map((n) => n.id), ids, 'the provider runs exactly the members');
+    assert.deepEqual((await app.services.leader!.provider()!.list()).map((n) => n.id), ids, 'the provider runs exactly the members');
     if (kind === 'process') {
       const pid = pidOf(members[0]!.instanceId);
       t.after(() => killAll([pid]));

@@ -70,7 +70,7 @@ describe('auto-scaler end to end (process provider, 1 s windows)', { timeout: 24
     const kept = await app.services.db.scalingEvent.findMany({ where: { actor: 'scaler', fromNodes: 8, toNodes: 8 } });
     assert.ok(kept.some((e) => /maximum of 8/.test(e.reason)), 'the no-change decisions at the bound say why');
     assert.ok(kept.every((e) => e.missRate !== null && e.maxMiss === 0.2 && e.minMiss === 0.1));
-    assert.equal((await app.services.provider.list()).length, 8, 'eight cache processes run');
+    assert.equal((await app.services.leader!.provider()!.list()).length, 8, 'eight cache processes run');
   });
 
   test('(3) max 90% / min 65%, 8 nodes and no look-ups: 8→4→2→1 and stays at 1', async (t) => {
@@ -83,7 +83,7 @@ describe('auto-scaler end to end (process provider, 1 s windows)', { timeout: 24
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(await numNodes(app), 1, 'stays at 1');
     assert.deepEqual((await scalerResizes(app)), ['8→4', '4→2', '2→1']);
-    assert.equal((await app.services.provider.list()).length, 1, 'the stopped processes are gone');
+    assert.equal((await app.services.leader!.provider()!.list()).length, 1, 'the stopped processes are gone');
   });
 
   test('(4) max 85% / min 15% with about half the look-ups missing: no change', async (t) => {

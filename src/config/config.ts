@@ -48,7 +48,10 @@ export const EnvSchema = z.object({
   EMC_MIN_NODES: z.coerce.number().int().min(1).max(64).default(1),
   EMC_MAX_NODES: z.coerce.number().int().min(1).max(64).default(8),
   EMC_SCALER_INTERVAL_S: z.coerce.number().positive().max(3600).default(60),
-  EMC_POOL_LOCK_TTL_S: z.coerce.number().positive().max(3600).default(30),
+  /** The leader lease: a manager that stops renewing it is replaced this long after its last renewal. */
+  EMC_POOL_LOCK_TTL_S: z.coerce.number().positive().max(3600).default(15),
+  /** How long a resize or configuration call waits for the leader to apply it; well under a load balancer's 60 s. */
+  EMC_RESIZE_WAIT_S: z.coerce.number().min(0).max(55).default(20),
   EMC_POOL_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMC_ADMIN_TOKEN: optionalSecret,
@@ -108,11 +111,13 @@ export type Config = {
     maxNodes: number;
     /** Seconds between scaler decisions, and the window each decision looks at. */
     scalerIntervalMs: number;
-    /** A resize holder that dies keeps the lock at most this long. */
-    lockTtlMs: number;
-    /** How often a process checks the database for pool membership changes. */
+    /** The leader lease's time to live: a leader that dies is replaced within it (plus one interval). */
+    leaseTtlMs: number;
+    /** How long a resize or configuration call waits for the leader to apply it. */
+    resizeWaitMs: number;
+    /** How often a process follows pool membership, and the leader looks for desired-state changes. */
     syncIntervalMs: number;
-    /** How often the manager drops members that stopped answering and restores the minimum. */
+    /** How often the leader checks every member's health, replacing dead ones, and retries a short growth. */
     reconcileIntervalMs: number;
   };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
@@ -194,7 +199,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minNodes: e.EMC_MIN_NODES,
       maxNodes: e.EMC_MAX_NODES,
       scalerIntervalMs: e.EMC_SCALER_INTERVAL_S * 1000,
-      lockTtlMs: e.EMC_POOL_LOCK_TTL_S * 1000,
+      leaseTtlMs: e.EMC_POOL_LOCK_TTL_S * 1000,
+      resizeWaitMs: e.EMC_RESIZE_WAIT_S * 1000,
       syncIntervalMs: e.EMC_POOL_SYNC_MS,
       reconcileIntervalMs: e.EMC_RECONCILE_S * 1000,
     },

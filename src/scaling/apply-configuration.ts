@@ -1,9 +1,9 @@
 import { CACHE_POLICIES, MAX_CAPACITY_MB, MIN_CAPACITY_MB, type CacheConfig, type CachePolicy } from '../cache/cache-types.js';
-import { loadSharedCacheConfig, saveSharedCacheConfig } from '../cache/shared-cache-config.js';
+import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/app-error.js';
-import type { CachePool } from '../pool/cache-pool.js';
-import type { PoolController } from './pool-controller.js';
+import type { PoolBounds } from './desired-state.js';
+import type { PoolRequests } from './pool-requests.js';
 import { parsePolicyChange, type PolicyChangeInput, type ScalerPolicy } from './scaler-policy.js';
 import { loadScalerPolicy, saveScalerPolicy } from './scaler-policy-store.js';
 
@@ -12,10 +12,7 @@ export type ConfigurationChange = PolicyChangeInput & { numNodes?: string; cache
 
 export type Configuration = { mode: ScalerPolicy['mode']; numNodes: number; cacheSize: number; policy: CachePolicy };
 
-/** The pool's size limits; numNodes outside them is refused before anything changes. */
-export type PoolBounds = { minNodes: number; maxNodes: number };
-
-type Deps = { db: Db; pool: CachePool; controller: PoolController; bounds?: PoolBounds };
+type Deps = { db: Db; requests: PoolRequests; bounds?: PoolBounds };
 
 const blank = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
 
@@ -47,7 +44,7 @@ function parseNumNodes(raw: string | undefined, errors: string[]): number | unde
 
 const nodes = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
 
-/** The controller refuses the same sizes, but only after the rest was applied; checking first keeps a refusal a no-op. */
+/** The desired-state write refuses the same sizes, but only after the rest was applied; checking first keeps a refusal a no-op. */
 function checkBounds(numNodes: number, bounds: PoolBounds | undefined, errors: string[]): void {
   if (!bounds) return;
   if (numNodes < bounds.minNodes) errors.push(`the pool cannot shrink below its minimum of ${nodes(bounds.minNodes)} (numNodes=${numNodes})`);
@@ -57,9 +54,11 @@ function checkBounds(numNodes: number, bounds: PoolBounds | undefined, errors: s
 /**
  * Validates every parameter first (nothing changes if any is wrong), then applies:
  * the cache configuration to every node, the scaler policy, and in manual mode the
- * pool size. In automatic mode numNodes is ignored: the scaler owns the size.
+ * pool size. In automatic mode numNodes is ignored: the scaler owns the size. The cache
+ * configuration and the size are desired-state writes the leader applies; the call
+ * returns once it has (or says plainly that it has not).
  */
-export async function applyConfiguration({ db, pool, controller, bounds }: Deps, change: ConfigurationChange): Promise<Configuration> {
+export async function applyConfiguration({ db, requests, bounds }: Deps, change: ConfigurationChange): Promise<Configuration> {
   const errors: string[] = [];
   const currentCache = await loadSharedCacheConfig(db);
   const cache = parseCacheChange(change, currentCache, errors);
@@ -72,16 +71,13 @@ export async function applyConfiguration({ db, pool, controller, bounds }: Deps,
   if (errors.length > 0 || 'errors' in parsedPolicy) throw new AppError(400, errors.join('; '));
 
   if (cache.capacityMb !== currentCache.capacityMb || cache.policy !== currentCache.policy) {
-    await saveSharedCacheConfig(db, cache);
-    await pool.reconfigure(cache).catch((err: Error) => {
-      throw new AppError(503, `saved, but not every node took the new configuration yet: ${err.message}`);
-    });
+    await requests.configure(cache);
   }
   // A call that changes nothing (no parameters, or only unknown ones) writes nothing either.
   const unchanged = (Object.keys(currentPolicy) as (keyof ScalerPolicy)[]).every((k) => currentPolicy[k] === parsedPolicy.policy[k]);
   const policy = unchanged ? currentPolicy : await saveScalerPolicy(db, parsedPolicy.policy);
   if (numNodes !== undefined && policy.mode === 'manual') {
-    await controller.resize(numNodes, { actor: 'operator', reason: `configure_cache numNodes=${numNodes}` });
+    await requests.resize(numNodes, { actor: 'operator', reason: `configure_cache numNodes=${numNodes}` });
   }
-  return { mode: policy.mode, numNodes: await controller.size(), cacheSize: cache.capacityMb, policy: cache.policy };
+  return { mode: policy.mode, numNodes: await requests.actual(), cacheSize: cache.capacityMb, policy: cache.policy };
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 
@@ -32,10 +33,35 @@ export async function freePort(host: string): Promise<number> {
   return port;
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export async function terminate(child: ChildProcess, exited: Promise<ChildExit>, graceMs: number): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+/** Alive and not a zombie. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The exit of a process that is not our child (an adopted node): seen by polling, its status unknown. */
+export async function pidExit(pid: number, pollMs = 200): Promise<ChildExit> {
+  while (isRunning(pid)) await new Promise((r) => setTimeout(r, pollMs).unref());
+  return { code: null, signal: null };
+}
+
+function signal(pid: number | undefined, name: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function terminate(pid: number | undefined, exited: Promise<ChildExit>, graceMs: number): Promise<void> {
+  signal(pid, 'SIGTERM');
+  const timer = setTimeout(() => signal(pid, 'SIGKILL'), graceMs);
   try {
     await exited;
   } finally {

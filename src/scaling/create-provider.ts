@@ -20,7 +20,14 @@ export async function createProvider(config: Config, log: FastifyBaseLogger): Pr
     case 'inprocess':
       return createInProcessProvider();
     case 'process':
-      return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs, token: config.cache.token });
+      return createProcessProvider({
+        childEnv: childEnvOf(config),
+        log,
+        timeoutMs: config.cache.timeoutMs,
+        token: config.cache.token,
+        // A manager's nodes outlive it and are adopted by the next leader; the embedded product's die with it.
+        survive: config.role === 'manager',
+      });
     case 'ec2': {
       // The AWS SDK is loaded only where it is used: it costs ~90 MB and a second of start-up.
       const { createEc2Client } = await import('./ec2-instances.js');

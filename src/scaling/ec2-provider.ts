@@ -1,7 +1,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
-import { createHttpNodeClients } from './http-node-clients.js';
+import { httpNodeConnector } from './http-node-clients.js';
 import { createEc2Pool } from './ec2-instances.js';
 import { originOf, waitUntilServing } from './ec2-readiness.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
@@ -49,7 +49,6 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   // Instance id → node id, for instances this process started: EC2 may still describe one as stopped for a while.
   const claimed = new Map<string, string>();
   const starting = new Map<string, Promise<ProvidedNode>>();
-  const clients = createHttpNodeClients({ timeoutMs, token: options.token });
   let closed = false;
 
   /** The instance that will serve `id`, tagged for it; one claim at a time, so two starts never pick the same one. */
@@ -128,12 +127,11 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
         log.info({ nodeId: id, instanceId }, 'cache node stopped');
       }
     },
-    connect: clients.connect,
+    connect: httpNodeConnector({ timeoutMs, token: options.token }),
     async close() {
       closed = true;
       abort.abort();
       await Promise.allSettled([...starting.values()]);
-      await clients.closeAll();
       ec2.destroy();
     },
   };

@@ -2,28 +2,15 @@ import type { CacheNode } from '../pool/cache-node.js';
 import { createHttpCacheNode } from '../pool/http-cache-node.js';
 import type { ProvidedNode } from './node-provider.js';
 
+export type HttpNodeOptions = { timeoutMs?: number | undefined; token?: string | undefined };
+
 /**
- * The HTTP clients a provider of remote nodes hands out with `connect`, kept so that
- * closing the provider releases every one still open.
+ * How any process reaches a recorded node over HTTP. The caller owns the client it gets:
+ * the pool closes the clients it routes to, the pool members module its temporary ones.
  */
-export function createHttpNodeClients({ timeoutMs, token }: { timeoutMs?: number | undefined; token?: string | undefined }) {
-  const clients = new Set<CacheNode>();
-  return {
-    connect({ id, address }: ProvidedNode): CacheNode {
-      if (!/^https?:\/\//.test(address)) throw new Error(`cache node ${id} has address "${address}", not an http:// origin`);
-      const client = createHttpCacheNode({ id, baseUrl: address, timeoutMs, token });
-      clients.add(client);
-      return {
-        ...client,
-        close: () => {
-          clients.delete(client);
-          return client.close();
-        },
-      };
-    },
-    async closeAll(): Promise<void> {
-      await Promise.all([...clients].map((client) => client.close()));
-      clients.clear();
-    },
+export function httpNodeConnector({ timeoutMs, token }: HttpNodeOptions) {
+  return ({ id, address }: ProvidedNode): CacheNode => {
+    if (!/^https?:\/\//.test(address)) throw new Error(`cache node ${id} has address "${address}", not an http:// origin`);
+    return createHttpCacheNode({ id, baseUrl: address, timeoutMs, token });
   };
 }

@@ -13,9 +13,8 @@ export const PROVIDER_KINDS = ['inprocess', 'process', 'ec2'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /**
- * Starts and stops cache nodes. The pool controller is its only caller, under the
- * pool lock. Implementations: in-process shards, local child processes, and later
- * EC2 instances; all fit this interface unchanged.
+ * Starts and stops cache nodes. Only the leader manager holds one (pool-leader.ts).
+ * Implementations: in-process shards, local child processes, EC2 instances.
  */
 export interface NodeProvider {
   readonly kind: ProviderKind;
@@ -25,8 +24,10 @@ export interface NodeProvider {
   start(id: string): Promise<ProvidedNode>;
   /** Stops a node; stopping one that is not running is not an error. */
   stop(id: string): Promise<void>;
-  /** A client for a node recorded in the database (by this process or another). */
+  /** A client for a node recorded in the database (by this process or another); the caller closes it. */
   connect(node: ProvidedNode): CacheNode;
-  /** Stops what this process started (children must not outlive it) and releases clients. */
+  /** A new leader takes over the recorded nodes a previous leader started (where the provider cannot see them by itself). */
+  adopt?(members: readonly ProvidedNode[]): Promise<void>;
+  /** Stops the nodes this process started, unless they are meant to outlive it (then it lets go of them). */
   close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { FastifyBaseLogger } from 'fastify';
-import { createHttpNodeClients } from './http-node-clients.js';
+import { httpNodeConnector } from './http-node-clients.js';
 import { CACHE_NODE_ENV, cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
-import { describeExit, exitOf, freePort, terminate, waitForHealthy, type ChildExit } from './child-process.js';
+import { describeExit, exitOf, freePort, isRunning, pidExit, terminate, waitForHealthy, type ChildExit } from './child-process.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
 
 export type ProcessProviderOptions = {
@@ -17,12 +17,21 @@ export type ProcessProviderOptions = {
   timeoutMs?: number;
   /** EMC_CACHE_TOKEN, sent by the clients `connect` returns (the children get it through `childEnv`). */
   token?: string | undefined;
+  /**
+   * The children outlive this process (role manager): started in their own session with no
+   * IPC channel, released rather than stopped by `close`, and adopted by the next leader
+   * from what the database records (pid, address). Otherwise (role all, the product on a
+   * laptop) each child is tied to this process and stopped with it.
+   */
+  survive?: boolean;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 };
 
 type Child = {
   provided: ProvidedNode;
-  process: ChildProcess;
+  pid: number | undefined;
+  /** Absent for an adopted node: another process started it. */
+  process: ChildProcess | undefined;
   exited: Promise<ChildExit>;
   ready: boolean;
   stopping: boolean;
@@ -35,8 +44,9 @@ const START_ATTEMPTS = 3;
 
 /**
  * Cache nodes as child processes (`emc start --role cache`) on ports of this machine.
- * Each child has an IPC channel it never uses for messages: when this process dies,
- * even by SIGKILL, the channel closes and the child shuts itself down.
+ * Tied children have an IPC channel they never use for messages: when this process dies,
+ * even by SIGKILL, the channel closes and the child shuts itself down. Surviving children
+ * (see `survive`) have none and run on when this process dies.
  */
 export function createProcessProvider({
   childEnv,
@@ -45,11 +55,11 @@ export function createProcessProvider({
   stopTimeoutMs = 5000,
   timeoutMs,
   token,
+  survive = false,
   log,
 }: ProcessProviderOptions): NodeProvider {
   const children = new Map<string, Child>();
   const starting = new Map<string, Promise<ProvidedNode>>();
-  const clients = createHttpNodeClients({ timeoutMs, token });
   const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   let closed = false;
 
@@ -57,12 +67,13 @@ export function createProcessProvider({
     const proc = spawn(process.execPath, cacheNodeArgs(), {
       env: { ...CACHE_NODE_ENV, ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
       // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      stdio: survive ? ['ignore', 'inherit', 'pipe'] : ['ignore', 'inherit', 'pipe', 'ipc'],
+      detached: survive,
     });
     let tail = '';
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-STDERR_TAIL_CHARS)));
     const provided = { id, instanceId: `pid:${proc.pid}`, address: `http://${reachableHost}:${port}` };
-    const child: Child = { provided, process: proc, exited: exitOf(proc), ready: false, stopping: false, stderr: () => tail.trim() };
+    const child: Child = { provided, pid: proc.pid, process: proc, exited: exitOf(proc), ready: false, stopping: false, stderr: () => tail.trim() };
     children.set(id, child);
     void child.exited.then((exit) => {
       if (children.get(id) === child) children.delete(id);
@@ -81,16 +92,16 @@ export function createProcessProvider({
       try {
         await waitForHealthy(`${child.provided.address}/health`, child.exited, healthTimeoutMs);
         child.ready = true;
-        log.info({ nodeId: id, pid: child.process.pid, address: child.provided.address }, 'cache node started');
+        log.info({ nodeId: id, pid: child.pid, address: child.provided.address }, 'cache node started');
         return { ...child.provided };
       } catch (err) {
         child.stopping = true;
-        await terminate(child.process, child.exited, stopTimeoutMs);
+        await terminate(child.pid, child.exited, stopTimeoutMs);
         const stderr = child.stderr();
         // Another process can take the probed port before the child listens on it.
         if (attempt < START_ATTEMPTS && stderr.includes('EADDRINUSE') && !closed) continue;
         const reason = (err as Error).message;
-        throw new Error(`cache node ${id} (pid ${child.process.pid}) failed to start: ${reason}${stderr ? `\n${stderr}` : ''}`);
+        throw new Error(`cache node ${id} (pid ${child.pid}) failed to start: ${reason}${stderr ? `\n${stderr}` : ''}`);
       }
     }
   }
@@ -99,8 +110,26 @@ export function createProcessProvider({
     const child = children.get(id);
     if (!child) return;
     child.stopping = true;
-    await terminate(child.process, child.exited, stopTimeoutMs);
-    log.info({ nodeId: id, pid: child.process.pid }, 'cache node stopped');
+    await terminate(child.pid, child.exited, stopTimeoutMs);
+    log.info({ nodeId: id, pid: child.pid }, 'cache node stopped');
+  }
+
+  /** A recorded node another process started, still running: ours to stop from now on. */
+  function adoptOne(member: ProvidedNode): void {
+    const pid = Number(/^pid:(\d+)$/.exec(member.instanceId ?? '')?.[1]);
+    const known = children.get(member.id);
+    if (known?.pid === pid || !pid || !isRunning(pid)) return;
+    children.set(member.id, { provided: { ...member }, pid, process: undefined, exited: pidExit(pid), ready: true, stopping: false, stderr: () => '' });
+    log.info({ nodeId: member.id, pid, address: member.address }, 'cache node adopted');
+  }
+
+  /** Lets go of the children without stopping them: they serve on for the next leader. */
+  function release(): void {
+    for (const child of children.values()) {
+      child.process?.stderr?.destroy();
+      child.process?.unref();
+    }
+    children.clear();
   }
 
   return {
@@ -118,12 +147,15 @@ export function createProcessProvider({
       return pending;
     },
     stop,
-    connect: clients.connect,
+    connect: httpNodeConnector({ timeoutMs, token }),
+    async adopt(members) {
+      for (const member of members) adoptOne(member);
+    },
     async close() {
       closed = true;
-      await Promise.all([...children.keys()].map(stop));
       await Promise.allSettled([...starting.values()]);
-      await clients.closeAll();
+      if (survive) release();
+      else await Promise.all([...children.keys()].map(stop));
     },
   };
 }

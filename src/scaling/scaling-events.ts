@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 
-export type ScalingActor = 'operator' | 'scaler';
+/** `manager`: the leader, repairing the pool (a dead node replaced, the first desired size). */
+export type ScalingActor = 'operator' | 'scaler' | 'manager';
 
 /** One sizing decision, kept with its reason (SPEC §5: every decision is recorded). */
 export type ScalingDecisionRecord = {

@@ -3,6 +3,8 @@ import { createCacheStore } from '../../src/cache/cache-store.js';
 import type { CachePolicy, CacheValue } from '../../src/cache/cache-types.js';
 import type { CacheNode } from '../../src/pool/cache-node.js';
 import { createInProcessCacheNode } from '../../src/pool/inprocess-cache-node.js';
+import type { Db } from '../../src/db/database.js';
+import type { ProvidedNode } from '../../src/scaling/node-provider.js';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -42,4 +44,12 @@ export function gated(node: CacheNode, gate: Promise<void>): CacheNode {
       };
     },
   });
+}
+
+/** Records members as a leader would (a new membership version), without holding the lease: a test's stand-in for another manager. */
+export async function recordMembers(db: Db, joined: readonly ProvidedNode[]): Promise<void> {
+  await db.$transaction([
+    ...joined.map((n) => db.poolNode.create({ data: { id: n.id, instanceId: n.instanceId, address: n.address, state: 'active' } })),
+    db.poolState.upsert({ where: { id: 1 }, create: { id: 1, version: 1 }, update: { version: { increment: 1 } } }),
+  ]);
 }

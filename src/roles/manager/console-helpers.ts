@@ -33,7 +33,7 @@ export async function flashAndRedirect(
  */
 export async function followPool(request: FastifyRequest): Promise<string | undefined> {
   try {
-    await request.server.services.controller.sync();
+    await request.server.services.members.sync();
     return undefined;
   } catch (err) {
     request.log.warn({ err }, 'could not follow pool membership');

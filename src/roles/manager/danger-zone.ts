@@ -17,7 +17,7 @@ function requireConfirmation(body: ConfirmBody, what: string): void {
 export function dangerZone(config: Config): FastifyPluginAsync {
   const { minNodes } = config.pool;
   return async (app) => {
-    const { db, pool, images, controller } = app.services;
+    const { db, pool, images, requests } = app.services;
     const schema = { body: ConfirmBodySchema };
 
     app.get('/danger', { schema: htmlPage }, async (_request, reply) =>
@@ -48,7 +48,7 @@ export function dangerZone(config: Config): FastifyPluginAsync {
         // Manual first, so the scaler cannot grow the pool again behind our back.
         const policy = await loadScalerPolicy(db);
         if (policy.mode !== 'manual') await saveScalerPolicy(db, { ...policy, mode: 'manual' });
-        const outcome = await controller.resize(minNodes, { actor: 'operator', reason: 'console: stop the pool' });
+        const outcome = await requests.resize(minNodes, { actor: 'operator', reason: 'console: stop the pool' });
         const switched = policy.mode === 'manual' ? 'the pool was already in manual mode' : 'automatic scaling is off (manual mode)';
         return `${switched}; ${outcome.message}, its minimum — it never goes below that`;
       }),

@@ -27,15 +27,15 @@ const describePolicy = (p: ScalerPolicy) =>
 export function poolPage(config: Config): FastifyPluginAsync {
   const bounds = { minNodes: config.pool.minNodes, maxNodes: config.pool.maxNodes };
   return async (app) => {
-    const { db, controller } = app.services;
+    const { db, requests } = app.services;
 
     /** In automatic mode the scaler owns the size; a manual step would only fight it. */
     async function step(delta: 1 | -1): Promise<string> {
       if ((await loadScalerPolicy(db)).mode !== 'manual') {
         throw new AppError(409, 'the pool is in automatic mode, so the scaler sets its size; switch to manual mode to resize it by hand');
       }
-      const size = await controller.size();
-      const outcome = await controller.resize(size + delta, { actor: 'operator', reason: `console ${delta > 0 ? '+1' : '−1'}` });
+      // One bounded step from whatever the desired size is when it is written: two clicks give two steps.
+      const outcome = await requests.step(delta, { actor: 'operator', reason: `console ${delta > 0 ? '+1' : '−1'}` });
       return outcome.message;
     }
 
@@ -55,7 +55,7 @@ export function poolPage(config: Config): FastifyPluginAsync {
       async (request, reply) =>
         flashAndRedirect(request, reply, '/pool', async () => {
           const { id } = request.params;
-          return (await controller.removeNode(id, { actor: 'operator', reason: `console: stop ${id}` })).message;
+          return (await requests.removeNode(id, { actor: 'operator', reason: `console: stop ${id}` })).message;
         }),
     );
 
