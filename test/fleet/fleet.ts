@@ -13,7 +13,7 @@ import { startInstanceAgent, type InstanceAgent } from './instance-agent.js';
 import { startMoto, type Moto } from './moto.js';
 import { createNetnsHost, type NetnsHost } from './netns-host.js';
 import { startTcpRelay } from './tcp-relay.js';
-import { killAllGroups, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
+import { killAllGroups, processesWithEnv, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
 
 export type ProviderKind = 'process' | 'ec2';
 
@@ -46,8 +46,10 @@ export type Fleet = {
   readonly agent: InstanceAgent | undefined;
   /** The pool's members as recorded in the database. */
   poolNodes(): Promise<PoolNodeRow[]>;
-  /** The manager whose process holds the leader lease; undefined while the schema has no lease. */
+  /** The manager whose process holds an unexpired leader lease, if any. */
   leader(): Promise<Host | undefined>;
+  /** After close: how many cache processes were still running once every role had stopped. */
+  leftoverCacheNodes(): number;
   /** The last lines of every role's log, for a failure message. */
   logs(): string;
   /** Where every process's full log is. */
@@ -65,12 +67,15 @@ export type FleetOptions = {
   maxNodes?: number;
 };
 
+/** The control loops' timing in the fleet: seconds where production has a minute. */
+export const FLEET_TIMING = { leaseTtlMs: 5000, syncMs: 250, scalerMs: 2000, statsMs: 1000, healthMs: 2000 };
+
 const INTERVALS = {
-  EMC_SCALER_INTERVAL_S: '2',
-  EMC_STATS_INTERVAL_S: '1',
-  EMC_RECONCILE_S: '2',
-  EMC_POOL_SYNC_MS: '250',
-  EMC_POOL_LOCK_TTL_S: '5',
+  EMC_SCALER_INTERVAL_S: String(FLEET_TIMING.scalerMs / 1000),
+  EMC_STATS_INTERVAL_S: String(FLEET_TIMING.statsMs / 1000),
+  EMC_RECONCILE_S: String(FLEET_TIMING.healthMs / 1000),
+  EMC_POOL_SYNC_MS: String(FLEET_TIMING.syncMs),
+  EMC_POOL_LOCK_TTL_S: String(FLEET_TIMING.leaseTtlMs / 1000),
   EMC_CACHE_TIMEOUT_MS: '500',
 };
 
@@ -177,6 +182,7 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
     const webs = [await host('web1', 'web', web1.own, web1.origin), await host('web2', 'web', web2Env, web2.origin, web2Host.netns)];
     const scaler = await host('scaler', 'scaler', {});
     const all = [...managers, ...webs, scaler];
+    let leftoverCacheNodes = 0;
 
     return {
       provider,
@@ -189,17 +195,23 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       logDir,
       moto,
       agent,
+      leftoverCacheNodes: () => leftoverCacheNodes,
       poolNodes: () => db.query<PoolNodeRow>('SELECT id, "instanceId", address, state FROM "PoolNode" ORDER BY id'),
       async leader() {
         const [state] = await db.query<Record<string, unknown>>('SELECT * FROM "PoolState" WHERE id = 1');
         const holder = state?.leaderId;
-        if (typeof holder !== 'string') return undefined;
-        return managers.find((m) => holder.includes(String(m.process.pid)) || (m.origin && holder.includes(new URL(m.origin).port)));
+        const live = state?.leaseExpiresAt instanceof Date && state.leaseExpiresAt.getTime() > Date.now();
+        // The holder is <hostname>:<pid>:<random> (src/services.ts).
+        return typeof holder === 'string' && live ? managers.find((m) => holder.split(':')[1] === String(m.process.pid)) : undefined;
       },
       logs: () => all.map((h) => `--- ${h.name} (pid ${h.process.pid}, ${h.process.status()})\n${h.process.logTail(15)}`).join('\n'),
       async close() {
         await Promise.all(all.map((h) => h.process.stop(5000)));
         await closeAll();
+        // Cache nodes that outlive their manager run in process groups of their own: found by this fleet's token.
+        const leftovers = processesWithEnv(`EMC_CACHE_TOKEN=${secrets.cacheToken}`);
+        for (const pid of leftovers) process.kill(pid, 'SIGKILL');
+        leftoverCacheNodes = leftovers.length;
         // The logs stay (a failed run is read from them); the images do not.
         rmSync(join(logDir, 'data'), { recursive: true, force: true });
       },

@@ -3,7 +3,7 @@
 // so that it and whatever it spawned can be stopped together, even after a failed test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_NODE_ENV, cacheNodeArgs } from '../../src/roles/cache/cache-node-launch.js';
 import { emcBin } from '../helpers/process.js';
@@ -51,20 +51,18 @@ export function spawnRole({ name, role, env, logDir, netns }: RoleSpawn): RolePr
   const args = role === 'cache' ? cacheNodeArgs() : [emcBin, 'start', '--role', role];
   const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, process.execPath, ...args]] : [process.execPath, args];
   const logFile = join(logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
+  // The log goes straight to a file: a pipe would tie this test process to whatever
+  // grandchild inherits it (cache nodes that outlive their manager do).
+  const log = openSync(logFile, 'a');
   const child: ChildProcess = spawn(command, argv as string[], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...(role === 'cache' ? CACHE_NODE_ENV : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log],
     detached: true,
   });
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
+  closeSync(log);
   const pid = child.pid!;
   trackGroup(pid);
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    log.end();
-    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
-  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   let done = false;
   let ending = 'running';
   void exited.then(({ code, signal }) => {
@@ -116,4 +114,21 @@ export function killAllGroups(): void {
     }
   }
   groups.clear();
+}
+
+/**
+ * The pids of every process whose environment holds `entry` (e.g. this fleet's cache token):
+ * what a crashed manager's cache nodes, started in process groups of their own, left running.
+ */
+export function processesWithEnv(entry: string): number[] {
+  const found: number[] = [];
+  for (const dir of readdirSync('/proc')) {
+    if (!/^\d+$/.test(dir) || Number(dir) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${dir}/environ`, 'latin1').split('\0').includes(entry)) found.push(Number(dir));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
 }
