@@ -3,13 +3,13 @@
 // with the pool's token; when the instance stops, its process is killed, as a power-off would.
 // A node killed by a test while its instance runs stays dead until the instance is started
 // again: an instance that hangs, not a process systemd would restart.
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
 import { spawnRole, type RoleProcess } from './role-process.js';
 
 export type InstanceAgent = {
-  /** The cache process of each running instance (by instance id). */
-  nodes(): Map<string, RoleProcess>;
   /** kill -9 of one instance's cache process; the instance stays running in moto. */
   crash(instanceId: string): Promise<void>;
   stop(): Promise<void>;
@@ -25,10 +25,9 @@ export type InstanceAgentOptions = {
   pollMs?: number;
 };
 
-type Booted = { process: RoleProcess; launchTime: number };
-
 export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs = 200 }: InstanceAgentOptions): InstanceAgent {
-  const booted = new Map<string, Booted>();
+  const booted = new Map<string, RoleProcess>();
+  const note = (line: string) => appendFileSync(join(logDir, 'instance-agent.log'), `${new Date().toISOString()} ${line}\n`);
   let running = true;
 
   function boot(instance: Instance): void {
@@ -39,7 +38,8 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
       logDir,
       env: { EMC_HOST: instance.PrivateIpAddress!, EMC_CACHE_PORT: String(port), EMC_CACHE_TOKEN: token, EMC_LOG_LEVEL: 'warn' },
     });
-    booted.set(id, { process, launchTime: instance.LaunchTime?.getTime() ?? 0 });
+    booted.set(id, process);
+    note(`${id} running: cache pid ${process.pid} on ${instance.PrivateIpAddress}:${port}`);
   }
 
   async function poll(): Promise<void> {
@@ -47,12 +47,13 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       const id = instance.InstanceId!;
       const mine = booted.get(id);
-      const launchTime = instance.LaunchTime?.getTime() ?? 0;
       const isRunning = instance.State?.Name === 'running';
-      // A stop and start between two polls shows as a new launch time.
-      if (mine && (!isRunning || mine.launchTime !== launchTime)) {
+      // moto keeps LaunchTime across a stop and start, so a stop and start within one poll would go
+      // unseen; the provider's stop and start are several calls (and a health wait) apart.
+      if (mine && !isRunning) {
         booted.delete(id);
-        await mine.process.crash();
+        await mine.crash();
+        note(`${id} ${instance.State?.Name}: cache pid ${mine.pid} killed`);
       }
       if (isRunning && !booted.has(id)) boot(instance);
     }
@@ -68,14 +69,13 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
   })();
 
   return {
-    nodes: () => new Map([...booted].map(([id, b]) => [id, b.process])),
     async crash(instanceId) {
-      await booted.get(instanceId)?.process.crash();
+      await booted.get(instanceId)?.crash();
     },
     async stop() {
       running = false;
       await loop;
-      await Promise.all([...booted.values()].map((b) => b.process.crash()));
+      await Promise.all([...booted.values()].map((p) => p.crash()));
       booted.clear();
     },
   };
