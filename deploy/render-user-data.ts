@@ -35,12 +35,12 @@ const adminPassword: Requirement = { name: 'EMC_ADMIN_PASSWORD', hint: 'the mana
 
 /** What each role cannot run without on AWS (the app's own defaults are for one laptop). */
 export const REQUIRED: Record<Role, readonly Requirement[]> = {
-  // web too: the JSON test API's configure_cache?numNodes= resizes the pool from whichever host serves it.
-  web: [postgres, ...s3, ec2, poolTag],
+  // web and scaler only record desired sizes; the leader manager alone reaches the instances (EMC_PROVIDER=ec2 keeps split roles off in-process shards).
+  web: [postgres, ...s3, ec2],
   manager: [postgres, ...s3, ec2, poolTag, adminPassword],
   // Nothing: the manager sends a node the shared cache configuration when it joins.
   cache: [],
-  scaler: [postgres, ec2, poolTag],
+  scaler: [postgres, ec2],
   // One self-contained host: embedded SQLite and files under EMC_DATA_DIR unless told otherwise.
   all: [adminPassword],
 };

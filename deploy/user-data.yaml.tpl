@@ -36,7 +36,8 @@ write_files:
 {{UNIT_ENVIRONMENT}}
       EnvironmentFile=/etc/elastic-memcache/env
       ExecStart={{EXEC_START}}
-      Restart=on-failure
+      # Whatever the exit status: a role never exits on its own, so any exit is one to recover from.
+      Restart=always
       RestartSec=5
       KillSignal=SIGTERM
       TimeoutStopSec=60

@@ -71,6 +71,8 @@ test('web look-ups are served by real cache processes, and killing one fails no 
   // Nodes hold no database client: the manager sends them the shared configuration (a node
   // that never had it, or restarted, runs the defaults) and publishes their counters.
   await saveSharedCacheConfig(app.services.db, { capacityMb: 32, policy: 'RR' });
+  // The operator wants two nodes now, so the leader drops the dead one without replacing it.
+  await app.services.db.poolState.update({ where: { id: 1 }, data: { desiredSize: 2 } });
   const { app: manager } = await buildTestApp(t, {
     env: {
       EMC_DATA_DIR: dataDir,
@@ -82,7 +84,8 @@ test('web look-ups are served by real cache processes, and killing one fails no 
     },
   });
   await manager.ready();
-  assert.deepEqual(manager.services.pool.nodes().map((n) => n.id), ['cache-1', 'cache-3'], 'the reconcile at start dropped the dead node');
+  assert.equal(await manager.services.leader!.lead(), true);
+  assert.deepEqual(manager.services.pool.nodes().map((n) => n.id), ['cache-1', 'cache-3'], 'the leader dropped the dead node');
   for (const node of manager.services.pool.nodes()) {
     const stats = await node.stats();
     assert.deepEqual([stats.policy, stats.capacityBytes], ['RR', 32 * 1024 * 1024], `${node.id} runs the shared configuration`);

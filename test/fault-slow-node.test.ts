@@ -112,13 +112,13 @@ test('reconcile keeps a member that misses one health check (a busy moment), not
     env: { EMC_MIN_NODES: '2', EMC_CACHE_TIMEOUT_MS: String(TIMEOUT_MS) },
     overrides: (config) => ({ provider: providerWithRemoteNodes({ 'node-2': slow.baseUrl }, config.cache.timeoutMs) }),
   });
-  const { db, controller } = app.services;
+  const { db, leader } = app.services;
   const version = async () => (await db.poolState.findUniqueOrThrow({ where: { id: 1 } })).version;
   const before = { version: await version(), events: await db.scalingEvent.count() };
 
   slow.delayMs = DELAY_MS; // the next health check times out...
   const health = slow.counts.health;
-  const reconciling = controller.reconcile();
+  const reconciling = leader!.reconcile();
   await eventually(() => slow.counts.health > health, 5000, 'reconcile asked the node');
   slow.delayMs = 0; // ...and the node answers again right after
   await reconciling;

@@ -48,7 +48,7 @@ export async function writeDesiredSize(db: Db, change: SizeChange, request: Resi
     else {
       to = from - 1;
       const { count } = await tx.poolNode.updateMany({ where: { id: change.stop, state: 'active', leaving: false }, data: { leaving: true } });
-      if (count === 0) throw new NotFoundError(`the pool has no active node ${change.stop} (or it is already leaving)`);
+      if (count === 0) throw new NotFoundError(`the pool has no active node ${change.stop}`);
     }
     checkBounds(to, bounds);
     await tx.poolState.update({ where: { id: 1 }, data: { desiredSize: to } });

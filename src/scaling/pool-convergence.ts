@@ -74,12 +74,13 @@ export function createPoolConvergence({ db, pool, members, provider, transition,
     const desired = state?.desiredSize ?? 0;
     const version = state?.desiredVersion ?? 0;
     const changed = version > (state?.appliedVersion ?? 0);
-    await members.refollow();
     let rows = await readMemberRows(db);
     if (checkHealth) {
+      // First: a member that died with the previous leader (an in-process shard) cannot even be routed to.
       const alive = await dropDead(lease, rows, desired);
       rows = rows.filter((r) => alive.some((a) => a.id === r.id));
     }
+    await members.refollow();
     const notes: string[] = [];
     if (changed || checkHealth) {
       // Taking the same configuration again changes nothing on a node; a node that restarted in place gets it back.

@@ -51,7 +51,11 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
     leading = true;
   }
 
-  async function keepLease(): Promise<void> {
+  // Renewals and elections take turns: two at once could elect (and open a provider) twice.
+  let leaseTurn: Promise<void> = Promise.resolve();
+  const keepLease = () => (leaseTurn = leaseTurn.then(refreshLease));
+
+  async function refreshLease(): Promise<void> {
     try {
       const held = await lease.refresh();
       if (held && !leading) {

@@ -3,7 +3,7 @@ import type { CacheConfig } from '../cache/cache-types.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/app-error.js';
 import { plural, readPoolState, writeDesiredCacheConfig, writeDesiredSize, type PoolBounds, type SizeChange } from './desired-state.js';
-import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
+import type { ResizeOutcome, ResizeRequest } from './pool-controller.js';
 
 type Deps = {
   db: Db;
@@ -77,7 +77,7 @@ export function createPoolRequests({ db, bounds, waitMs, written, applied }: Dep
     async configure(config: CacheConfig): Promise<void> {
       await settle(await writeDesiredCacheConfig(db, config));
     },
-  } satisfies PoolController & Record<string, unknown>;
+  };
 }
 
 export type PoolRequests = ReturnType<typeof createPoolRequests>;

@@ -3,6 +3,7 @@ import { hitRate } from '../../cache/cache-stats.js';
 import type { NodeStatus } from '../../pool/cache-pool.js';
 import { percent, SCALER_MODES, type PolicyField, type ScalerPolicy } from '../../scaling/scaler-policy.js';
 import { loadScalerPolicy } from '../../scaling/scaler-policy-store.js';
+import { readPoolState, type PoolState } from '../../scaling/desired-state.js';
 import { followPool, mb } from './console-helpers.js';
 
 export type PolicyForm = Partial<Record<PolicyField, string>>;
@@ -49,11 +50,22 @@ function nodeRows(rows: PoolNodeRow[], statuses: NodeStatus[]) {
   });
 }
 
+/** A desired state the leader has not reached (yet): what was asked, and who is (or is not) working on it. */
+function pendingOf(state: PoolState | null, size: number) {
+  if (!state) return { pending: false };
+  const desired = state.desiredSize ?? size;
+  const pending = desired !== size || state.appliedVersion < state.desiredVersion || state.applyNote !== null;
+  const leading = state.leaderId !== null && state.leaseExpiresAt !== null && state.leaseExpiresAt.getTime() > Date.now();
+  const leaderText = leading ? `The leader manager (${state.leaderId}) is applying it.` : 'No manager leads the pool right now: it will be applied when one takes over.';
+  return { pending, desired, applyNote: state.applyNote, leaderText };
+}
+
 /** Everything the pool page shows; a rejected policy form comes back with what was typed. */
 export async function poolView(request: FastifyRequest, bounds: PoolBounds, rejected?: { form: PolicyForm; errors: string[] }) {
   const { db, pool } = request.server.services;
   const warning = await followPool(request);
-  const [policy, rows, statuses, events] = await Promise.all([
+  const [state, policy, rows, statuses, events] = await Promise.all([
+    readPoolState(db),
     loadScalerPolicy(db),
     db.poolNode.findMany({ orderBy: [{ since: 'asc' }, { id: 'asc' }] }),
     pool.status(),
@@ -70,6 +82,7 @@ export async function poolView(request: FastifyRequest, bounds: PoolBounds, reje
     band: `${percent(policy.minMissRate)}–${percent(policy.maxMissRate)}`,
     policy,
     size,
+    ...pendingOf(state, size),
     ...bounds,
     atMin: size <= bounds.minNodes,
     atMax: size >= bounds.maxNodes,
