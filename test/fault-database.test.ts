@@ -316,10 +316,10 @@ test('a look-up whose database connection is ended under its query reads again i
   const image = app.services.db.image;
   const findUnique = image.findUnique.bind(image);
   let ended = 0;
-  image.findUnique = ((args: Parameters<typeof findUnique>[0]) => {
+  image.findUnique = ((args: { where: { key: string } }) => {
     if (ended++ === 0) throw rethrown(adapterError({ kind: 'postgres', code: '57P01', severity: 'FATAL', message: 'terminating connection due to administrator command' }));
     return findUnique(args);
-  }) as typeof image.findUnique;
+  }) as unknown as typeof image.findUnique;
   const res = await app.inject('/image/ended');
   assert.equal(res.statusCode, 200);
   assert.ok(res.rawPayload.equals(bytes));
@@ -331,7 +331,7 @@ test('a look-up whose database connection is ended under its query reads again i
   image.findUnique = (() => {
     ended++;
     throw rethrown(new Error('timeout exceeded when trying to connect'));
-  }) as typeof image.findUnique;
+  }) as unknown as typeof image.findUnique;
   assert.equal((await app.inject('/image/unreachable')).statusCode, 503);
   assert.equal(ended, 1);
 });
