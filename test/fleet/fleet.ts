@@ -41,7 +41,7 @@ export type Fleet = {
   readonly adminPassword: string;
   readonly adminToken: string;
   readonly cacheToken: string;
-  /** ec2 only: moto and the agent that backs its instances with cache processes. */
+  /** ec2 only: moto (its EC2) and the agent that backs its instances with cache processes. */
   readonly moto: Moto | undefined;
   readonly agent: InstanceAgent | undefined;
   /** The pool's members as recorded in the database. */
@@ -68,7 +68,7 @@ export type FleetOptions = {
 };
 
 /** The control loops' timing in the fleet: seconds where production has a minute. */
-export const FLEET_TIMING = { leaseTtlMs: 5000, syncMs: 250, scalerMs: 2000, statsMs: 1000, healthMs: 2000 };
+export const FLEET_TIMING = { leaseTtlMs: 5000, syncMs: 250, scalerMs: 2000, statsMs: 1000, healthMs: 2000, resizeWaitMs: 15_000 };
 
 const INTERVALS = {
   EMC_SCALER_INTERVAL_S: String(FLEET_TIMING.scalerMs / 1000),
@@ -76,6 +76,7 @@ const INTERVALS = {
   EMC_RECONCILE_S: String(FLEET_TIMING.healthMs / 1000),
   EMC_POOL_SYNC_MS: String(FLEET_TIMING.syncMs),
   EMC_POOL_LOCK_TTL_S: String(FLEET_TIMING.leaseTtlMs / 1000),
+  EMC_RESIZE_WAIT_S: String(FLEET_TIMING.resizeWaitMs / 1000),
   EMC_CACHE_TIMEOUT_MS: '500',
 };
 
@@ -119,19 +120,22 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
     let moto: Moto | undefined;
     let agent: InstanceAgent | undefined;
     if (provider === 'ec2') {
-      moto = await startMoto();
+      // Two servers: the images' S3 traffic under load must not slow the EC2 calls of the control plane.
+      moto = await startMoto(join(logDir, 'moto-ec2.log'));
       started.push(moto);
+      const s3 = await startMoto(join(logDir, 'moto-s3.log'));
+      started.push(s3);
       const poolTag = `i12f-${name}`;
       const bucket = `i12f-${name}-images`;
       await moto.createPool(poolTag, maxNodes + 1);
-      await moto.createBucket(bucket);
+      await s3.createBucket(bucket);
       const cachePort = await freePort();
       Object.assign(env, moto.env, {
         EMC_EC2_POOL_TAG: poolTag,
         EMC_CACHE_PORT: String(cachePort),
         EMC_BLOB_STORE: 's3',
         EMC_S3_BUCKET: bucket,
-        EMC_S3_ENDPOINT: moto.endpoint,
+        EMC_S3_ENDPOINT: s3.endpoint,
       });
       agent = startInstanceAgent({ ec2: moto.ec2(), poolTag, port: cachePort, token: secrets.cacheToken, logDir });
       started.push({ close: () => agent!.stop() });

@@ -43,7 +43,9 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
   }
 
   async function poll(): Promise<void> {
-    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${POOL_TAG}`, Values: [poolTag] }] }));
+    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${POOL_TAG}`, Values: [poolTag] }] }), {
+      abortSignal: AbortSignal.timeout(5000),
+    });
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       const id = instance.InstanceId!;
       const mine = booted.get(id);
@@ -61,9 +63,7 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
 
   const loop = (async () => {
     while (running) {
-      await poll().catch(() => {
-        // moto restarting or busy: the next poll tries again
-      });
+      await poll().catch((err: Error) => note(`poll failed: ${err.message}`));
       await new Promise((r) => setTimeout(r, pollMs));
     }
   })();

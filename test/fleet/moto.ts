@@ -2,6 +2,7 @@
 // stopped instances tagged emc:pool=<pool>) in a VPC of 127.0.0.0/16, so each instance's private
 // IP is a loopback address a real cache process can listen on, and the S3 bucket of the images.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
@@ -22,10 +23,13 @@ export type Moto = {
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'fleet', secretAccessKey: 'fleet' };
 
-export async function startMoto(): Promise<Moto> {
+/** `log`: the server's request log and errors go there. */
+export async function startMoto(log: string): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
+  const out = openSync(log, 'a');
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], detached: true });
+  closeSync(out);
   trackGroup(child.pid!);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await waitForHealth(`${endpoint}/moto-api/`, 30_000);
