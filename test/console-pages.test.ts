@@ -233,3 +233,22 @@ test('a node that refuses connections is an error row, and the pool page still r
   assert.doesNotMatch(alive![1]!, /row-error/);
   assert.equal((await client.get('/cache')).statusCode, 200, 'the cache page too');
 });
+
+test('pool: a +1 the leader does not apply in time says so, and the page shows the pending change', async (t) => {
+  const { app } = await consoleApp(t, { EMC_RESIZE_WAIT_S: '0.5' });
+  const client = await loggedIn(app);
+  await app.ready();
+  // Another manager took the lease and stalls (a long pause): this one cannot apply anything.
+  await app.services.db.poolState.update({
+    where: { id: 1 },
+    data: { leaderId: 'stalled-host:4242:leader', leaderGeneration: { increment: 1 }, leaseExpiresAt: new Date(Date.now() + 60_000) },
+  });
+  const page = await submit(client, '/pool/grow');
+  assert.deepEqual(flash(page), [
+    'error',
+    'The change is recorded (2 nodes wanted, 1 running) but the leader manager has not applied it within 0.5 s; the pool page shows it as pending.',
+  ]);
+  assert.match(page.body, /Pending change: 2 nodes wanted, 1 running\. The leader manager \(stalled-host:4242:leader\) is applying it\./);
+  assert.equal(await app.services.requests.size(), 2, 'the +1 is recorded');
+  assert.equal(await app.services.requests.actual(), 1);
+});

@@ -9,6 +9,8 @@ import { uploadForm } from './helpers/multipart.js';
 
 const env = {
   EMC_PROVIDER: 'process',
+  // Starting seven cache processes on a busy machine may take longer than the default wait.
+  EMC_RESIZE_WAIT_S: '55',
   EMC_SCALER_INTERVAL_S: '1',
   EMC_STATS_INTERVAL_S: '0.2',
   EMC_POOL_SYNC_MS: '200',
