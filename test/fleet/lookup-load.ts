@@ -1,14 +1,10 @@
 // Look-ups over real HTTP against the web hosts while a fault happens: a few workers per host
 // loop over the keys (bounded in count and time) and count every answer that was not the
 // right image — a wrong status, wrong bytes or no answer at all.
-export type LookupFailure = { origin: string; key: string; status: number | string };
-export type LookupReport = { lookups: number; failures: LookupFailure[] };
+import { lookupLoop, type Load, type LoadReport } from '../helpers/fault-load.js';
 
-export type LookupLoad = {
-  /** Stops the workers and resolves with what they saw. */
-  stop(): Promise<LookupReport>;
-  lookups(): number;
-};
+export type LookupFailure = { origin: string; key: string; status: number | string };
+export type LookupReport = LoadReport<LookupFailure>;
 
 export type LookupLoadOptions = {
   workersPerOrigin?: number;
@@ -22,36 +18,20 @@ export function lookupLoad(
   origins: string[],
   images: ReadonlyMap<string, Buffer>,
   { workersPerOrigin = 3, maxLookups = 50_000, maxMs = 120_000, timeoutMs = 10_000 }: LookupLoadOptions = {},
-): LookupLoad {
-  const keys = [...images.keys()];
-  const report: LookupReport = { lookups: 0, failures: [] };
-  const deadline = Date.now() + maxMs;
-  let running = true;
-  let next = 0;
-  const worker = async (origin: string) => {
-    while (running && report.lookups < maxLookups && Date.now() < deadline) {
-      const key = keys[next++ % keys.length]!;
-      let status: number | string;
-      try {
-        const res = await fetch(`${origin}/image/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(timeoutMs) });
-        const body = Buffer.from(await res.arrayBuffer());
-        status = res.status === 200 && !body.equals(images.get(key)!) ? 'wrong bytes' : res.status;
-      } catch (err) {
-        status = (err as Error).cause ? String((err as { cause: Error }).cause.message) : (err as Error).message;
-      }
-      report.lookups++;
-      if (status !== 200) report.failures.push({ origin, key, status });
+): Load<LookupFailure> {
+  const lookup = async (key: string, worker: number): Promise<LookupFailure | undefined> => {
+    const origin = origins[worker % origins.length]!;
+    let status: number | string;
+    try {
+      const res = await fetch(`${origin}/image/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(timeoutMs) });
+      const body = Buffer.from(await res.arrayBuffer());
+      status = res.status === 200 && !body.equals(images.get(key)!) ? 'wrong bytes' : res.status;
+    } catch (err) {
+      status = (err as Error).cause ? String((err as { cause: Error }).cause.message) : (err as Error).message;
     }
+    return status === 200 ? undefined : { origin, key, status };
   };
-  const done = Promise.all(origins.flatMap((origin) => Array.from({ length: workersPerOrigin }, () => worker(origin))));
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return report;
-    },
-    lookups: () => report.lookups,
-  };
+  return lookupLoop([...images.keys()], origins.length * workersPerOrigin, lookup, { maxLookups, deadline: Date.now() + maxMs });
 }
 
 /** A short summary for messages: how many failed, and the first few. */
