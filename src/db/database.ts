@@ -12,6 +12,12 @@ import { createPgPool, type PgPoolTimeouts } from './pg-pool.js';
 
 export type Db = SqliteClient;
 
+/**
+ * Options for every interactive transaction (`$transaction(async (tx) => …)`). They are a few
+ * short statements, but on a loaded host Prisma's default 5 s could expire one mid-way.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;
+
 /** `timeouts` (PostgreSQL only) keep their production defaults outside tests. */
 export function createDb(config: DatabaseConfig, timeouts?: PgPoolTimeouts): Db {
   if (config.provider === 'sqlite') {

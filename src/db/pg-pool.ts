@@ -12,6 +12,14 @@ export const CONNECT_TIMEOUT_MS = 5000;
  */
 const QUERY_TIMEOUT_MS = 15_000;
 
+/**
+ * The server ends a session left idle inside a transaction this long. Prisma's interactive
+ * transactions that expire under load can leave one behind (BEGIN sent, no ROLLBACK): it
+ * would hold its row locks and its pool slot for ever; ended, it is released here like any
+ * connection that dies in use.
+ */
+const IDLE_IN_TRANSACTION_MS = 2 * QUERY_TIMEOUT_MS;
+
 /** The message of pg's error when `query_timeout` fires (pg gives it no code). */
 const QUERY_READ_TIMEOUT = 'Query read timeout';
 
@@ -48,7 +56,13 @@ export type PgPoolTimeouts = {
  */
 export function createPgPool(connectionString: string, max: number, timeouts: PgPoolTimeouts = {}): pg.Pool {
   const { connectTimeoutMs = CONNECT_TIMEOUT_MS, queryTimeoutMs = QUERY_TIMEOUT_MS } = timeouts;
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: connectTimeoutMs, query_timeout: queryTimeoutMs });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: queryTimeoutMs,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+  });
   const checkedOut = new Set<pg.PoolClient>();
   const watched = new WeakSet<pg.PoolClient>();
 

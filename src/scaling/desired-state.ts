@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { TRANSACTION_OPTIONS, type Db } from '../db/database.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
 import type { ResizeRequest } from './pool-controller.js';
 
@@ -54,7 +54,7 @@ export async function writeDesiredSize(db: Db, change: SizeChange, request: Resi
     await tx.poolState.update({ where: { id: 1 }, data: { desiredSize: to } });
     await tx.scalingEvent.create({ data: { ...request, fromNodes: from, toNodes: to } });
     return { version: locked.desiredVersion, from, to };
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 /** A change of the shared cache configuration is a desired-state change too: the leader sends it to every node. */
@@ -63,7 +63,7 @@ export async function writeDesiredCacheConfig(db: Db, config: { capacityMb: numb
     const { desiredVersion } = await lockDesired(tx);
     await tx.cacheConfig.upsert({ where: { id: 1 }, create: { id: 1, ...config }, update: config });
     return desiredVersion;
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 /**
@@ -82,7 +82,7 @@ export async function ensureDesiredSize(db: Db, bounds: PoolBounds): Promise<voi
     await tx.scalingEvent.create({
       data: { actor: 'manager', fromNodes: members, toNodes: to, reason: `the pool starts at ${plural(to)} (its minimum is ${plural(bounds.minNodes)})` },
     });
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 export type PoolState = {

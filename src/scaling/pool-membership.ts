@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { TRANSACTION_OPTIONS, type Db } from '../db/database.js';
 import { FencedError, type Lease } from './leader-lease.js';
 import type { ProvidedNode } from './node-provider.js';
 
@@ -37,7 +37,7 @@ export async function commitMembership(db: Db, lease: Lease, joined: readonly Pr
       });
     }
     await tx.poolNode.deleteMany({ where: { id: { in: [...left] } } });
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 /** The next free id of the form node-<n>. */
