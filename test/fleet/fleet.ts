@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { freePort, waitForHealth } from '../helpers/process.js';
 import { createFleetDatabase, type FleetDatabase } from './fleet-database.js';
 import { startInstanceAgent, type InstanceAgent } from './instance-agent.js';
-import { startMoto, type Moto } from './moto.js';
+import { startMoto } from './moto.js';
 import { createNetnsHost, type NetnsHost } from './netns-host.js';
 import { startTcpRelay } from './tcp-relay.js';
 import { killAllGroups, processesWithEnv, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
@@ -41,8 +41,7 @@ export type Fleet = {
   readonly adminPassword: string;
   readonly adminToken: string;
   readonly cacheToken: string;
-  /** ec2 only: moto (its EC2) and the agent that backs its instances with cache processes. */
-  readonly moto: Moto | undefined;
+  /** ec2 only: the agent that backs moto's instances with cache processes. */
   readonly agent: InstanceAgent | undefined;
   /** The pool's members as recorded in the database. */
   poolNodes(): Promise<PoolNodeRow[]>;
@@ -117,11 +116,10 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       EMC_CACHE_TOKEN: secrets.cacheToken,
       EMC_LOG_LEVEL: 'info',
     };
-    let moto: Moto | undefined;
     let agent: InstanceAgent | undefined;
     if (provider === 'ec2') {
       // Two servers: the images' S3 traffic under load must not slow the EC2 calls of the control plane.
-      moto = await startMoto(join(logDir, 'moto-ec2.log'));
+      const moto = await startMoto(join(logDir, 'moto-ec2.log'));
       started.push(moto);
       const s3 = await startMoto(join(logDir, 'moto-s3.log'));
       started.push(s3);
@@ -197,7 +195,6 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       web2Host,
       ...secrets,
       logDir,
-      moto,
       agent,
       leftoverCacheNodes: () => leftoverCacheNodes,
       poolNodes: () => db.query<PoolNodeRow>('SELECT id, "instanceId", address, state FROM "PoolNode" ORDER BY id'),
