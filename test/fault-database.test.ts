@@ -307,3 +307,31 @@ test('migrations against a host that answers nothing fail at the connect deadlin
   assert.ok(typeof outcome === 'object' && 'error' in outcome, `the start failed: ${JSON.stringify(outcome)}`);
   assert.ok(took >= CONNECT_TIMEOUT_MS - 100 && took < 2 * CONNECT_TIMEOUT_MS, `at the connect deadline: ${took} ms`);
 });
+
+test('a look-up whose database connection is ended under its query reads again instead of answering 503', async (t) => {
+  const { app } = await buildTestApp(t);
+  const bytes = pngVariant(7);
+  assert.equal((await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm('ended', bytes) })).statusCode, 200);
+  // What pg_terminate_backend (or an RDS failover) does to a query in flight, in the shape Prisma rethrows it.
+  const image = app.services.db.image;
+  const findUnique = image.findUnique.bind(image);
+  let ended = 0;
+  image.findUnique = ((args: { where: { key: string } }) => {
+    if (ended++ === 0) throw rethrown(adapterError({ kind: 'postgres', code: '57P01', severity: 'FATAL', message: 'terminating connection due to administrator command' }));
+    return findUnique(args);
+  }) as unknown as typeof image.findUnique;
+  const res = await app.inject('/image/ended');
+  assert.equal(res.statusCode, 200);
+  assert.ok(res.rawPayload.equals(bytes));
+  assert.equal(ended, 2, 'read twice: the ended one and the retry');
+
+  // A database that cannot be reached at all is not read twice: the look-up fails at once with a 503.
+  await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm('unreachable', bytes) });
+  ended = 0;
+  image.findUnique = (() => {
+    ended++;
+    throw rethrown(new Error('timeout exceeded when trying to connect'));
+  }) as unknown as typeof image.findUnique;
+  assert.equal((await app.inject('/image/unreachable')).statusCode, 503);
+  assert.equal(ended, 1);
+});

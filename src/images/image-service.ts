@@ -6,9 +6,13 @@ import type { Db } from '../db/database.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { CacheValue } from '../cache/cache-types.js';
 import { AppError } from '../http/app-error.js';
+import { databaseUnavailable } from '../http/unavailable.js';
 import { detectImageType } from './image-type.js';
 import { isStorableKey, validateKey } from './image-key.js';
 import { createSingleFlight } from './single-flight.js';
+
+/** databaseUnavailable's reasons for a connection that was ended under a query (not one that could not be made). */
+const ENDED_CONNECTION = /57P01|P1017|ConnectionClosed|Connection terminated unexpectedly|ECONNRESET/;
 
 export type StoredImage = CacheValue;
 export type UploadResult = { key: string; contentType: string; size: number; replaced: boolean };
@@ -112,11 +116,27 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     });
   }
 
+  /**
+   * A read whose connection the server ended under it (pg_terminate_backend, an RDS
+   * failover) is tried once more: the pool has dropped that connection and the read is
+   * idempotent. An unreachable database still fails at once (no second connect wait).
+   */
+  async function findRow(key: string) {
+    try {
+      return await db.image.findUnique({ where: { key } });
+    } catch (err) {
+      const reason = databaseUnavailable(err)?.reason;
+      if (!reason || !ENDED_CONNECTION.test(reason)) throw err;
+      log.warn({ key, reason }, 'image read lost its database connection; reading again');
+      return db.image.findUnique({ where: { key } });
+    }
+  }
+
   async function load(key: string): Promise<StoredImage | null> {
     // A concurrent replace may delete the object between our row read and blob
     // read; the row then already names the new object, so read once more.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const row = await db.image.findUnique({ where: { key } });
+      const row = await findRow(key);
       if (!row) return null;
       const bytes = await blobs.get(row.objectName);
       if (bytes) return { bytes, contentType: row.contentType, etag: `"${row.objectName}"` };

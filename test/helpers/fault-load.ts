@@ -2,32 +2,35 @@
 // stopped (or a bound is reached) and count every answer that was not the right image.
 import type { FastifyInstance } from 'fastify';
 
-export type LoadReport = { lookups: number; failures: { key: string; status: number }[] };
+export type LoadReport<F = { key: string; status: number }> = { lookups: number; failures: F[] };
 
-export type Load = {
+export type Load<F = { key: string; status: number }> = {
   /** Stops the workers and resolves with what they saw. */
-  stop(): Promise<LoadReport>;
+  stop(): Promise<LoadReport<F>>;
   lookups(): number;
 };
 
-export function steadyLookups(
-  app: FastifyInstance,
-  images: ReadonlyMap<string, Buffer>,
-  { workers = 16, maxLookups = 200_000 }: { workers?: number; maxLookups?: number } = {},
-): Load {
-  const keys = [...images.keys()];
-  const report: LoadReport = { lookups: 0, failures: [] };
+/**
+ * `workers` loops over the keys in turn until stopped, `maxLookups` made or `deadline`
+ * (epoch ms) passed; `lookup` returns a failure, or undefined for the right image.
+ */
+export function lookupLoop<F>(
+  keys: string[],
+  workers: number,
+  lookup: (key: string, worker: number) => Promise<F | undefined>,
+  { maxLookups, deadline = Infinity }: { maxLookups: number; deadline?: number },
+): Load<F> {
+  const report: LoadReport<F> = { lookups: 0, failures: [] };
   let running = true;
   let next = 0;
-  const worker = async () => {
-    while (running && report.lookups < maxLookups) {
-      const key = keys[next++ % keys.length]!;
-      const res = await app.inject(`/image/${encodeURIComponent(key)}`);
+  const worker = async (w: number) => {
+    while (running && report.lookups < maxLookups && Date.now() < deadline) {
+      const failure = await lookup(keys[next++ % keys.length]!, w);
       report.lookups++;
-      if (res.statusCode !== 200 || !res.rawPayload.equals(images.get(key)!)) report.failures.push({ key, status: res.statusCode });
+      if (failure !== undefined) report.failures.push(failure);
     }
   };
-  const done = Promise.all(Array.from({ length: workers }, worker));
+  const done = Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
   return {
     async stop() {
       running = false;
@@ -36,6 +39,17 @@ export function steadyLookups(
     },
     lookups: () => report.lookups,
   };
+}
+
+export function steadyLookups(
+  app: FastifyInstance,
+  images: ReadonlyMap<string, Buffer>,
+  { workers = 16, maxLookups = 200_000 }: { workers?: number; maxLookups?: number } = {},
+): Load {
+  return lookupLoop([...images.keys()], workers, async (key) => {
+    const res = await app.inject(`/image/${encodeURIComponent(key)}`);
+    return res.statusCode !== 200 || !res.rawPayload.equals(images.get(key)!) ? { key, status: res.statusCode } : undefined;
+  }, { maxLookups });
 }
 
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs`. */

@@ -1,0 +1,89 @@
+// moto_server as the fleet's AWS: the pool's pre-created EC2 instances (deploy/AWS.md: a set of
+// stopped instances tagged emc:pool=<pool>) in a VPC of 127.0.0.0/16, so each instance's private
+// IP is a loopback address a real cache process can listen on, and the S3 bucket of the images.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
+import { freePort, waitForHealth } from '../helpers/process.js';
+import { trackGroup } from './role-process.js';
+
+export type Moto = {
+  readonly endpoint: string;
+  /** What every AWS-using role (and the harness's clients) needs in its environment. */
+  readonly env: Record<string, string>;
+  ec2(): EC2Client;
+  /** Pre-creates `count` stopped instances tagged emc:pool=`poolTag`; resolves their ids. */
+  createPool(poolTag: string, count: number): Promise<string[]>;
+  createBucket(bucket: string): Promise<void>;
+  close(): Promise<void>;
+};
+
+const REGION = 'us-east-1';
+const credentials = { accessKeyId: 'fleet', secretAccessKey: 'fleet' };
+
+/** `log`: the server's request log and errors go there. */
+export async function startMoto(log: string): Promise<Moto> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const out = openSync(log, 'a');
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], detached: true });
+  closeSync(out);
+  trackGroup(child.pid!);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await waitForHealth(`${endpoint}/moto-api/`, 30_000);
+  const clients: { destroy(): void }[] = [];
+  const ec2 = () => {
+    const client = new EC2Client({ region: REGION, endpoint, credentials });
+    clients.push(client);
+    return client;
+  };
+  return {
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      // moto 5.2.1 decompresses gzip request bodies twice (ENV-NOTES.md)
+      AWS_DISABLE_REQUEST_COMPRESSION: 'true',
+    },
+    ec2,
+    async createPool(poolTag, count) {
+      const client = ec2();
+      const vpc = await client.send(new CreateVpcCommand({ CidrBlock: '127.0.0.0/16' }));
+      const subnet = await client.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '127.0.0.0/24' }));
+      const answer = await client.send(
+        new RunInstancesCommand({
+          ImageId: 'ami-12c6146b',
+          InstanceType: 't4g.micro',
+          MinCount: count,
+          MaxCount: count,
+          SubnetId: subnet.Subnet!.SubnetId!,
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: POOL_TAG, Value: poolTag }] }],
+        }),
+      );
+      const ids = answer.Instances!.map((i) => i.InstanceId!);
+      await client.send(new StopInstancesCommand({ InstanceIds: ids }));
+      return ids;
+    },
+    async createBucket(bucket) {
+      const s3 = new S3Client({ region: REGION, endpoint, credentials, forcePathStyle: true });
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      } finally {
+        s3.destroy();
+      }
+    },
+    async close() {
+      for (const client of clients) client.destroy();
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    },
+  };
+}
