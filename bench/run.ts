@@ -12,6 +12,7 @@ import { missPathBench } from './miss-path.js';
 import { resizeHitRateBench } from './resize-hit-rate.js';
 import { routingBench } from './routing.js';
 import { uploadsBench } from './uploads.js';
+import { assertWrk } from './wrk.js';
 
 const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench];
 
@@ -47,6 +48,7 @@ const options: BenchOptions = {
   durationS: positiveNumber('BENCH_DURATION_S', 8),
 };
 const benches = selected();
+if (benches.some((b) => b.usesWrk)) assertWrk();
 // The machine is shared: a load average above its cores means the numbers below are low.
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const machine = { cpus: cpus().length, loadBefore: load(), loadAfter: '' };
