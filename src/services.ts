@@ -58,7 +58,9 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
   const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
   const provider = overrides.provider ?? (await createProvider(config, log));
-  const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
+  // In-process shards are in this process already: a near copy would only double their memory.
+  const nearCacheBytes = config.pool.provider === 'inprocess' ? 0 : config.cache.nearCacheBytes;
+  const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000, nearCacheBytes });
   const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
   const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });
   const cacheConfig = () => loadSharedCacheConfig(db);

@@ -79,9 +79,11 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
     }
   }
 
-  async function read(op: string, prefix: string, key: string): Promise<CacheValue | undefined> {
-    const answer = await call(op, { method: 'GET', path: keyPath(prefix, key) });
+  async function read(op: string, prefix: string, key: string, current: CacheValue | undefined): Promise<CacheValue | undefined> {
+    const path = keyPath(prefix, key);
+    const answer = await call(op, current ? { method: 'GET', path, headers: { 'if-none-match': current.etag } } : { method: 'GET', path });
     const { statusCode, headers, body } = answer;
+    if (statusCode === 304 && current) return current;
     if (statusCode === 404 && headers[MISS_HEADER] === MISS) return undefined;
     ok(op, answer);
     return { bytes: body, contentType: firstOf(headers['content-type']), etag: firstOf(headers.etag) };
@@ -89,8 +91,8 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
 
   return {
     id,
-    get: (key) => read('get', '/cache/', key),
-    peek: (key) => read('peek', '/peek/', key),
+    get: (key, current) => read('get', '/cache/', key, current),
+    peek: (key, current) => read('peek', '/peek/', key, current),
     async put(key, value) {
       const headers = { 'content-type': OCTETS, [CONTENT_TYPE_HEADER]: value.contentType, [ETAG_HEADER]: value.etag };
       const request = { method: 'PUT', path: keyPath('/cache/', key), headers, body: value.bytes } as const;
