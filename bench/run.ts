@@ -11,10 +11,12 @@ import { memoryBench } from './memory.js';
 import { missPathBench } from './miss-path.js';
 import { resizeHitRateBench } from './resize-hit-rate.js';
 import { routingBench } from './routing.js';
+import { underChangeBench } from './under-change.js';
 import { uploadsBench } from './uploads.js';
 import { assertWrk } from './wrk.js';
 
-const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench];
+// A new benchmark is one module exporting a Bench, added here under its own letter.
+const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench, underChangeBench];
 
 function positiveNumber(name: string, fallback: number): number {
   const raw = process.env[name];
