@@ -22,7 +22,7 @@ const CACHE_NODES = 2;
 /** A server under load; `hop` lists the processes on the far side of its network hop. */
 type Target = { id: string; name: string; url: string; server: Server; hop?: () => Promise<number[]> };
 
-type Sample = { rps: number; p50Ms: number; p99Ms: number; cpuMsPer1k: number; hopBytesPerHit: number; errors: number };
+type Sample = { rps: number; p50Ms: number; p99Ms: number; cpuMsPer1k: number; hopCpuMsPer1k: number; hopBytesPerHit: number; errors: number };
 export type HitPathResult = {
   id: string;
   target: string;
@@ -31,6 +31,7 @@ export type HitPathResult = {
   p50Ms: number;
   p99Ms: number;
   cpuMsPer1k: number;
+  hopCpuMsPer1k: number;
   hopBytesPerHit: number;
   errors: number;
 };
@@ -71,16 +72,18 @@ async function startTargets(dir: string): Promise<Target[]> {
 async function measure(target: Target, durationS: number): Promise<Sample> {
   const pid = target.server.child.pid!;
   const hopPids = (await target.hop?.()) ?? [];
-  const hopBytes = async () => (await Promise.all(hopPids.map(ioBytes))).reduce((a, b) => a + b, 0);
-  const [cpu0, io0] = [await cpuSeconds(pid), await hopBytes()];
+  const sum = async (read: (pid: number) => Promise<number>) => (await Promise.all(hopPids.map(read))).reduce((a, b) => a + b, 0);
+  const [cpu0, hopCpu0, io0] = [await cpuSeconds(pid), await sum(cpuSeconds), await sum(ioBytes)];
   const r = await load({ url: target.url, durationS });
-  const [cpu1, io1] = [await cpuSeconds(pid), await hopBytes()];
+  const [cpu1, hopCpu1, io1] = [await cpuSeconds(pid), await sum(cpuSeconds), await sum(ioBytes)];
+  const perHop = (x: number) => (hopPids.length ? x / r.requests : Number.NaN);
   return {
     rps: r.rps,
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
     cpuMsPer1k: ((cpu1 - cpu0) * 1000) / (r.requests / 1000),
-    hopBytesPerHit: hopPids.length ? (io1 - io0) / r.requests : Number.NaN,
+    hopCpuMsPer1k: perHop((hopCpu1 - hopCpu0) * 1e6),
+    hopBytesPerHit: perHop(io1 - io0),
     errors: r.errors,
   };
 }
@@ -108,6 +111,7 @@ export async function benchHitPath({ runs = 3, durationS = 8 }: Partial<BenchOpt
         p50Ms: med((x) => x.p50Ms),
         p99Ms: med((x) => x.p99Ms),
         cpuMsPer1k: med((x) => x.cpuMsPer1k),
+        hopCpuMsPer1k: med((x) => x.hopCpuMsPer1k),
         hopBytesPerHit: med((x) => x.hopBytesPerHit),
         errors: s.reduce((n, x) => n + x.errors, 0),
       };
@@ -136,6 +140,7 @@ export const hitPathBench: Bench = {
         'p50 ms': fixed(r.p50Ms),
         'p99 ms': fixed(r.p99Ms),
         'web CPU ms/1k': fixed(r.cpuMsPer1k, 0),
+        'hop CPU ms/1k': Number.isFinite(r.hopCpuMsPer1k) ? fixed(r.hopCpuMsPer1k, 0) : '',
         'hop B/hit': Number.isFinite(r.hopBytesPerHit) ? Math.round(r.hopBytesPerHit) : '',
         errors: r.errors,
       })),
@@ -148,6 +153,7 @@ export const hitPathBench: Bench = {
       ],
       notes: [
         'web CPU ms/1k: user+system CPU of the serving process (/proc/<pid>/stat) per 1,000 answers; for the two-hop and the product that is the front process, the cache nodes not included',
+        'hop CPU ms/1k: the same for the far side of the hop (the origin, or all cache nodes)',
         'hop B/hit: bytes the far side of the hop read and wrote (/proc/<pid>/io rchar+wchar of the origin or the cache nodes) per answer',
       ],
       data: results,
