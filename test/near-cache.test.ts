@@ -81,6 +81,12 @@ test('no web host serves a replaced or deleted image from its near cache; unchan
   const statsCall = 700;
   assert.ok(after.bytes - before.bytes < 1024 + 2 * statsCall, `the unchanged hit moved ${after.bytes - before.bytes} bytes on the hop`);
 
+  // Concurrent look-ups share revalidations, and the node still counts every one of them.
+  const hits = sum(await stats(), 'hits');
+  const together = await Promise.all(Array.from({ length: 40 }, () => image(b)));
+  assert.ok(together.every((r) => r.status === 200 && r.bytes.equals(pngVariant(1))));
+  assert.equal(sum(await stats(), 'hits') - hits, 40, 'forty look-ups, forty hits on the node');
+
   // Replaced through A: B's near copy is never served again.
   await upload(a, 2);
   for (let i = 0; i < 3; i++) assert.deepEqual(await image(b), { status: 200, bytes: pngVariant(2) }, 'B serves the replacement');

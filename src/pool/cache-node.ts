@@ -9,10 +9,11 @@ import type { CacheConfig, CacheEntry, CacheValue } from '../cache/cache-types.j
 export interface CacheNode {
   readonly id: string;
   /**
-   * A counted GET lookup. With `current` (a copy the caller holds), a remote node sends
-   * no bytes when that copy is still the stored version and the call returns `current`.
+   * A counted GET lookup (`lookups` of them, answered at once). With `current` (a copy the
+   * caller holds), a remote node sends no bytes when that copy is still the stored version
+   * and the call returns `current`.
    */
-  get(key: string, current?: CacheValue): Promise<CacheValue | undefined>;
+  get(key: string, current?: CacheValue, lookups?: number): Promise<CacheValue | undefined>;
   /** A lookup that neither counts nor changes recency (reads during a migration). */
   peek(key: string, current?: CacheValue): Promise<CacheValue | undefined>;
   put(key: string, value: CacheValue): Promise<boolean>;

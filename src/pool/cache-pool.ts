@@ -5,6 +5,7 @@ import type { CacheConfig, CacheValue } from '../cache/cache-types.js';
 import type { CacheNode } from './cache-node.js';
 import { migrateEntries, type MigrationReport } from './migrate-entries.js';
 import { createNearCache } from './near-cache.js';
+import { createRevalidationBatches } from './revalidation-batches.js';
 import { createRouter, type Router, type RouterKind } from './router.js';
 import { createSuspectNodes } from './suspect-nodes.js';
 
@@ -57,6 +58,7 @@ export function createCachePool(options: {
 }): CachePool {
   const { routing, log } = options;
   const near = createNearCache(options.nearCacheBytes ?? 0);
+  const revalidate = createRevalidationBatches();
   const suspects = createSuspectNodes({ log, probeIntervalMs: options.probeIntervalMs ?? 1000 });
   const layoutOf = (nodes: readonly CacheNode[]): Layout => ({
     nodes,
@@ -110,7 +112,8 @@ export function createCachePool(options: {
       const [owner, old] = holdersOf(key);
       if (!owner) return undefined;
       const copy = near?.get(key);
-      let hit = await guarded(owner, 'get', () => owner.get(key, copy), undefined);
+      const ask = copy ? () => revalidate(`${owner.id}\n${copy.etag}\n${key}`, (lookups) => owner.get(key, copy, lookups)) : () => owner.get(key);
+      let hit = await guarded(owner, 'get', ask, undefined);
       if (!hit && old) hit = await guarded(old, 'peek', () => old.peek(key, copy), undefined);
       if (hit && hit !== copy) near?.set(key, hit);
       return hit;

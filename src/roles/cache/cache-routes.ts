@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { CacheStore } from '../../cache/cache-store.js';
 import type { CacheValue } from '../../cache/cache-types.js';
-import { CONTENT_TYPE_HEADER, ETAG_HEADER, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
+import { CONTENT_TYPE_HEADER, ETAG_HEADER, LOOKUPS_HEADER, MAX_LOOKUPS, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
 import { acceptBinaryBodies, CACHE_BODY_LIMIT } from './binary-body.js';
 import { BinarySchema, FlagSchema, KeyParamsSchema, type KeyParams } from './cache-schemas.js';
 
@@ -11,6 +11,12 @@ const read: RouteShorthandOptions = {
   schema: {
     params: KeyParamsSchema,
     response: { 200: BinarySchema, 304: { type: 'null', description: 'the If-None-Match ETag is the stored version' }, 404: { type: 'null', description: `a miss; the ${MISS_HEADER} header says "${MISS}"` } },
+  },
+};
+const lookup: RouteShorthandOptions = {
+  schema: {
+    ...read.schema,
+    headers: { type: 'object', properties: { [LOOKUPS_HEADER]: { type: 'integer', minimum: 1, maximum: MAX_LOOKUPS } } },
   },
 };
 const write: RouteShorthandOptions = {
@@ -47,8 +53,8 @@ export function cacheRoutes(store: CacheStore): FastifyPluginAsync {
   return async (app) => {
     acceptBinaryBodies(app);
 
-    app.get<{ Params: KeyParams }>('/cache/*', read, (request, reply) => {
-      sendValue(request, reply, store.get(request.params['*']));
+    app.get<{ Params: KeyParams; Headers: { [LOOKUPS_HEADER]?: number } }>('/cache/*', lookup, (request, reply) => {
+      sendValue(request, reply, store.get(request.params['*'], request.headers[LOOKUPS_HEADER]));
     });
 
     app.get<{ Params: KeyParams }>('/peek/*', read, (request, reply) => {
