@@ -35,8 +35,8 @@ function selected(): Bench[] {
   return ALL.filter((b) => only.includes(b.id));
 }
 
-function print(bench: Bench, outcome: BenchOutcome, seconds: number): void {
-  console.log(`\n(${bench.id}) ${outcome.heading}  [${seconds.toFixed(0)} s]`);
+function print(bench: Bench, outcome: BenchOutcome, seconds: number, loadAfter: string): void {
+  console.log(`\n(${bench.id}) ${outcome.heading}  [${seconds.toFixed(0)} s, load average after ${loadAfter}]`);
   console.table(outcome.rows);
   for (const note of outcome.notes ?? []) console.log(`  ${note}`);
   for (const v of outcome.verdicts) {
@@ -55,7 +55,7 @@ if (benches.some((b) => b.usesWrk)) assertWrk();
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const machine = { cpus: cpus().length, loadBefore: load(), loadAfter: '' };
 console.log(`benchmarks ${benches.map((b) => b.id).join(',')}: ${options.runs} runs × ${options.durationS} s; ${machine.cpus} CPUs, load average ${machine.loadBefore}`);
-const results: Record<string, { name: string; seconds: number } & BenchOutcome> = {};
+const results: Record<string, { name: string; seconds: number; loadAfter: string } & BenchOutcome> = {};
 const failed: string[] = [];
 const started = performance.now();
 for (const bench of benches) {
@@ -63,8 +63,9 @@ for (const bench of benches) {
   try {
     const outcome = await bench.run(options);
     const seconds = (performance.now() - t0) / 1000;
-    print(bench, outcome, seconds);
-    results[bench.id] = { name: bench.name, seconds, ...outcome };
+    const loadAfter = load();
+    print(bench, outcome, seconds, loadAfter);
+    results[bench.id] = { name: bench.name, seconds, loadAfter, ...outcome };
   } catch (err) {
     // One broken benchmark must not cost the numbers of the others.
     console.error(`\n(${bench.id}) ${bench.name} FAILED:`, err);
