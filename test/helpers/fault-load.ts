@@ -22,6 +22,11 @@ export function steadyLookups(
   const worker = async () => {
     while (running && report.lookups < maxLookups) {
       const key = keys[next++ % keys.length]!;
+      // A real client's look-ups arrive through sockets, each in a turn of the event loop.
+      // inject() does not yield: a look-up answered without I/O (a suspect node's key served
+      // from the near cache after a synchronous SQLite read) would otherwise loop in microtasks
+      // and starve every timer, the health probe included.
+      await new Promise((resolve) => setImmediate(resolve));
       const res = await app.inject(`/image/${encodeURIComponent(key)}`);
       report.lookups++;
       if (res.statusCode !== 200 || !res.rawPayload.equals(images.get(key)!)) report.failures.push({ key, status: res.statusCode });
