@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 export type Server = { name: string; url: string; child: ChildProcess };
 
@@ -18,10 +17,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts an entry point as its own process and waits until `probe` answers. A `.ts`
- * script runs under the tsx CLI, which is a wrapper process around the real one; a
- * `.js` script (dist/cli.js, or bin/emc.js, which loads tsx itself) runs in `child`
- * directly with Node options `execArgv`, so `child.pid` is the process whose memory a
- * benchmark means to read.
+ * script runs with tsx's loader inside Node itself (not under the tsx CLI, a wrapper
+ * process), so `child.pid` is always the process whose CPU and memory a benchmark reads;
+ * `execArgv` are Node options (a `.js` entry point such as dist/cli.js needs no loader).
  */
 export async function startServer(
   name: string,
@@ -31,8 +29,14 @@ export async function startServer(
   probe: string,
   execArgv: readonly string[] = [],
 ): Promise<Server> {
-  const entry = script.endsWith('.ts') ? [tsx, join(root, script)] : [...execArgv, join(root, script)];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  return startProcess(name, process.execPath, [...execArgv, ...loader, join(root, script), ...args], env, probe);
+}
+
+/** Starts any command (nginx, say) and waits until `probe` answers below 500. */
+export async function startProcess(name: string, command: string, args: string[], env: Record<string, string>, probe: string): Promise<Server> {
+  const child = spawn(command, args, {
+    cwd: root,
     env: { ...process.env, EMC_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -15,4 +15,10 @@ export type BenchOutcome = {
   data: unknown;
 };
 
-export type Bench = { id: string; name: string; run(options: BenchOptions): Promise<BenchOutcome> };
+export type Bench = {
+  id: string;
+  name: string;
+  /** Drives HTTP load with wrk (checked before anything starts). */
+  usesWrk?: boolean;
+  run(options: BenchOptions): Promise<BenchOutcome>;
+};

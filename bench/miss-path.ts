@@ -10,8 +10,8 @@ import { benchImage } from './bench-image.js';
 import { stopAll, type Server } from './bench-processes.js';
 import { atLeast, fixed, median, percent } from './bench-stats.js';
 import type { Bench, BenchOutcome } from './bench-types.js';
-import { CONNECTIONS, load, rotating, rounds } from './load.js';
 import { callApi, startAllRole, uploadAll } from './web-server.js';
+import { CONNECTIONS, load, rotatingPaths, rounds } from './wrk.js';
 
 const KEYS = 2000;
 const IMAGE_BYTES = 20 * 1024;
@@ -20,6 +20,7 @@ const STATS_INTERVAL_S = 1;
 
 export const missPathBench: Bench = {
   id: 'b',
+  usesWrk: true,
   name: 'miss path',
   async run({ runs, durationS }): Promise<BenchOutcome> {
     const dataDir = await mkdtemp(join(tmpdir(), 'emc-bench-miss-'));
@@ -33,7 +34,8 @@ export const missPathBench: Bench = {
       await uploadAll(base, keys, benchImage(IMAGE_BYTES));
       const uploadS = (performance.now() - uploadStarted) / 1000;
 
-      const misses = (duration: number) => load({ url: base, duration, requests: rotating((i) => ({ path: `/image/${keys[i % KEYS]}` })) });
+      const script = rotatingPaths(keys.map((key) => `/image/${key}`));
+      const misses = (durationS: number) => load({ url: base, durationS, script });
       await misses(2); // warm up: JIT, connections
       const miss = await rounds(runs, () => misses(durationS));
       // The server's own count, not ours: misses / GET look-ups over the last minute, which
@@ -43,8 +45,8 @@ export const missPathBench: Bench = {
       const missRate = Number((await callApi(base, 'getRate?rate=miss')).value);
 
       const hitUrl = `${base}/image/${keys[0]}`;
-      await load({ url: hitUrl, duration: 2 });
-      const hit = await rounds(runs, () => load({ url: hitUrl, duration: durationS }));
+      await load({ url: hitUrl, durationS: 2 });
+      const hit = await rounds(runs, () => load({ url: hitUrl, durationS }));
 
       const missMedian = median(miss.rps);
       const hitMedian = median(hit.rps);

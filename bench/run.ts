@@ -11,9 +11,12 @@ import { memoryBench } from './memory.js';
 import { missPathBench } from './miss-path.js';
 import { resizeHitRateBench } from './resize-hit-rate.js';
 import { routingBench } from './routing.js';
+import { underChangeBench } from './under-change.js';
 import { uploadsBench } from './uploads.js';
+import { assertWrk } from './wrk.js';
 
-const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench];
+// A new benchmark is one module exporting a Bench, added here under its own letter.
+const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench, underChangeBench];
 
 function positiveNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -32,8 +35,8 @@ function selected(): Bench[] {
   return ALL.filter((b) => only.includes(b.id));
 }
 
-function print(bench: Bench, outcome: BenchOutcome, seconds: number): void {
-  console.log(`\n(${bench.id}) ${outcome.heading}  [${seconds.toFixed(0)} s]`);
+function print(bench: Bench, outcome: BenchOutcome, seconds: number, loadAfter: string): void {
+  console.log(`\n(${bench.id}) ${outcome.heading}  [${seconds.toFixed(0)} s, load average after ${loadAfter}]`);
   console.table(outcome.rows);
   for (const note of outcome.notes ?? []) console.log(`  ${note}`);
   for (const v of outcome.verdicts) {
@@ -47,11 +50,12 @@ const options: BenchOptions = {
   durationS: positiveNumber('BENCH_DURATION_S', 8),
 };
 const benches = selected();
+if (benches.some((b) => b.usesWrk)) assertWrk();
 // The machine is shared: a load average above its cores means the numbers below are low.
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const machine = { cpus: cpus().length, loadBefore: load(), loadAfter: '' };
 console.log(`benchmarks ${benches.map((b) => b.id).join(',')}: ${options.runs} runs × ${options.durationS} s; ${machine.cpus} CPUs, load average ${machine.loadBefore}`);
-const results: Record<string, { name: string; seconds: number } & BenchOutcome> = {};
+const results: Record<string, { name: string; seconds: number; loadAfter: string } & BenchOutcome> = {};
 const failed: string[] = [];
 const started = performance.now();
 for (const bench of benches) {
@@ -59,8 +63,9 @@ for (const bench of benches) {
   try {
     const outcome = await bench.run(options);
     const seconds = (performance.now() - t0) / 1000;
-    print(bench, outcome, seconds);
-    results[bench.id] = { name: bench.name, seconds, ...outcome };
+    const loadAfter = load();
+    print(bench, outcome, seconds, loadAfter);
+    results[bench.id] = { name: bench.name, seconds, loadAfter, ...outcome };
   } catch (err) {
     // One broken benchmark must not cost the numbers of the others.
     console.error(`\n(${bench.id}) ${bench.name} FAILED:`, err);

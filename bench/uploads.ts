@@ -1,20 +1,21 @@
 // (c) Uploads: POST /api/upload of a 100 KB PNG at 50 connections. Bodies are built once
 // for a fixed set of keys that rotate across connections, so after the first round every
 // upload replaces an image: write the object, swap the row, invalidate, delete the old object.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchImage } from './bench-image.js';
 import { stopAll, type Server } from './bench-processes.js';
 import { median } from './bench-stats.js';
 import type { Bench, BenchOutcome } from './bench-types.js';
-import { CONNECTIONS, load, rotating, rounds } from './load.js';
 import { multipartUpload, startAllRole } from './web-server.js';
+import { CONNECTIONS, load, rotatingPosts, rounds } from './wrk.js';
 
 const KEYS = 64;
 
 export const uploadsBench: Bench = {
   id: 'c',
+  usesWrk: true,
   name: 'uploads/s',
   async run({ runs, durationS }): Promise<BenchOutcome> {
     const dataDir = await mkdtemp(join(tmpdir(), 'emc-bench-upload-'));
@@ -23,16 +24,16 @@ export const uploadsBench: Bench = {
       const { server, base } = await startAllRole('uploads', { EMC_DATA_DIR: dataDir });
       servers.push(server);
       const image = benchImage();
-      const bodies = Array.from({ length: KEYS }, (_, i) => multipartUpload(`upload-${i}`, image));
-      const uploads = (duration: number) =>
-        load({
-          url: base,
-          duration,
-          requests: rotating((i) => {
-            const { body, contentType } = bodies[i % KEYS]!;
-            return { method: 'POST', path: '/api/upload', body, headers: { 'content-type': contentType } };
-          }),
-        });
+      // Bodies are files wrk reads once; the multipart boundary is the same for all of them.
+      const files = Array.from({ length: KEYS }, (_, i) => join(dataDir, `upload-${i}.body`));
+      let contentType = '';
+      for (const [i, file] of files.entries()) {
+        const upload = multipartUpload(`upload-${i}`, image);
+        contentType = upload.contentType;
+        await writeFile(file, upload.body);
+      }
+      const script = rotatingPosts('/api/upload', contentType, files);
+      const uploads = (durationS: number) => load({ url: base, durationS, script });
       await uploads(2); // warm up, and every key exists from here on
       const { rps, errors } = await rounds(runs, () => uploads(durationS));
       return {

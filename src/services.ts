@@ -52,7 +52,9 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const db = overrides.db ?? createDb(config.database);
   const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
   const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
-  const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
+  // In-process shards are in this process already: a near copy would only double their memory.
+  const nearCacheBytes = config.pool.provider === 'inprocess' ? 0 : config.cache.nearCacheBytes;
+  const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000, nearCacheBytes });
   const { minNodes, maxNodes, syncIntervalMs, scalerIntervalMs } = config.pool;
   const bounds = { minNodes, maxNodes };
   const http = httpNodeConnector({ timeoutMs: config.cache.timeoutMs, token: config.cache.token });

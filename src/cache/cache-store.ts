@@ -20,7 +20,7 @@ export interface CacheStoreOptions extends CacheConfig {
 /** The in-memory store of one cache node, bounded in bytes. */
 export interface CacheStore {
   /** A GET lookup: counted as a hit or a miss, and marks the entry as used. */
-  get(key: string): CacheValue | undefined;
+  get(key: string, lookups?: number): CacheValue | undefined;
   /** For migration reads: no lookup counted, no change of recency. */
   peek(key: string): CacheValue | undefined;
   /**
@@ -71,12 +71,13 @@ export function createCacheStore(options: CacheStoreOptions): CacheStore {
   }
 
   return {
-    get(key) {
+    // `lookups` > 1: one request answering several look-ups (a web tier's shared revalidation).
+    get(key, lookups = 1) {
       counters.requests++;
-      counters.lookups++;
+      counters.lookups += lookups;
       const value = store.get(key);
-      if (value === undefined) counters.misses++;
-      else counters.hits++;
+      if (value === undefined) counters.misses += lookups;
+      else counters.hits += lookups;
       return value;
     },
     peek(key) {

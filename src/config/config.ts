@@ -43,6 +43,8 @@ export const EnvSchema = z.object({
   EMC_ROUTING: z.enum(ROUTER_KINDS).default('ring'),
   EMC_STATS_INTERVAL_S: z.coerce.number().positive().max(3600).default(5),
   EMC_CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Bytes of hot images a web process keeps beside remote cache nodes; 0 turns the near cache off. */
+  EMC_NEAR_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
   EMC_NODE_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
   EMC_PROVIDER: z.enum(PROVIDER_KINDS).default('inprocess'),
   EMC_MIN_NODES: z.coerce.number().int().min(1).max(64).default(1),
@@ -100,6 +102,11 @@ export type Config = {
     statsIntervalMs: number;
     /** How long the web tier waits for a cache node before serving from the image store. */
     timeoutMs: number;
+    /**
+     * The web tier's near cache in front of remote nodes: hot images kept in the web process,
+     * revalidated with their owner node on every look-up. 0: off.
+     */
+    nearCacheBytes: number;
     /** A cache node's pool id, given by the process provider: a label on its log lines. */
     nodeId: string | undefined;
     /** EMC_CACHE_TOKEN: cache nodes require it as a bearer token, and the web tier sends it. */
@@ -191,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       routing: e.EMC_ROUTING,
       statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,
       timeoutMs: e.EMC_CACHE_TIMEOUT_MS,
+      nearCacheBytes: Math.round(e.EMC_NEAR_CACHE_MB * 1024 * 1024),
       nodeId: e.EMC_NODE_ID,
       token: e.EMC_CACHE_TOKEN,
     },

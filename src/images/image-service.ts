@@ -30,7 +30,7 @@ export interface ImageService {
 type Deps = {
   db: Db;
   blobs: BlobStore;
-  cache: Pick<CachePool, 'get' | 'put' | 'invalidate' | 'clear'>;
+  cache: Pick<CachePool, 'get' | 'nearCopy' | 'put' | 'invalidate' | 'clear'>;
   log: FastifyBaseLogger;
 };
 type Row = { objectName: string; contentType: string; size: number };
@@ -138,8 +138,13 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     for (let attempt = 0; attempt < 2; attempt++) {
       const row = await findRow(key);
       if (!row) return null;
+      const etag = `"${row.objectName}"`;
+      // The node lost the entry (evicted, restarted, a new owner) but this process still
+      // holds the version the row names: the cache is refilled without reading the store.
+      const copy = cache.nearCopy(key);
+      if (copy?.etag === etag) return copy;
       const bytes = await blobs.get(row.objectName);
-      if (bytes) return { bytes, contentType: row.contentType, etag: `"${row.objectName}"` };
+      if (bytes) return { bytes, contentType: row.contentType, etag };
     }
     log.error({ key }, 'image row points at a missing object');
     return null;

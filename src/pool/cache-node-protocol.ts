@@ -4,6 +4,10 @@
 export const CONTENT_TYPE_HEADER = 'x-emc-content-type';
 export const ETAG_HEADER = 'x-emc-etag';
 
+/** Request header of `GET /cache/<key>`: how many look-ups this one request answers (default 1). */
+export const LOOKUPS_HEADER = 'x-emc-lookups';
+export const MAX_LOOKUPS = 100_000;
+
 /**
  * Set on a `404` that is a cache miss, so a client never mistakes "no such route"
  * (a misconfigured address, another role) for a miss.

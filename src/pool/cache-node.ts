@@ -8,10 +8,14 @@ import type { CacheConfig, CacheEntry, CacheValue } from '../cache/cache-types.j
  */
 export interface CacheNode {
   readonly id: string;
-  /** A counted GET lookup. */
-  get(key: string): Promise<CacheValue | undefined>;
+  /**
+   * A counted GET lookup (`lookups` of them, answered at once). With `current` (a copy the
+   * caller holds), a remote node sends no bytes when that copy is still the stored version
+   * and the call returns `current`.
+   */
+  get(key: string, current?: CacheValue, lookups?: number): Promise<CacheValue | undefined>;
   /** A lookup that neither counts nor changes recency (reads during a migration). */
-  peek(key: string): Promise<CacheValue | undefined>;
+  peek(key: string, current?: CacheValue): Promise<CacheValue | undefined>;
   put(key: string, value: CacheValue): Promise<boolean>;
   invalidate(key: string): Promise<void>;
   clear(): Promise<void>;

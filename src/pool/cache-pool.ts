@@ -4,6 +4,8 @@ import type { CacheStats } from '../cache/cache-stats.js';
 import type { CacheConfig, CacheValue } from '../cache/cache-types.js';
 import type { CacheNode } from './cache-node.js';
 import { migrateEntries, type MigrationReport } from './migrate-entries.js';
+import { createNearCache } from './near-cache.js';
+import { createRevalidationBatches } from './revalidation-batches.js';
 import { createRouter, type Router, type RouterKind } from './router.js';
 import { createSuspectNodes } from './suspect-nodes.js';
 
@@ -12,8 +14,17 @@ export type NodeStatus = { id: string; suspect: boolean; errors: number; stats?:
 /** The cache tier as the web path sees it: routing, failure handling, resizing with migration. */
 export interface CachePool {
   nodes(): readonly CacheNode[];
-  /** A hit, or undefined on a miss — also when the owner failed (it is then marked suspect). */
+  /**
+   * A hit, or undefined on a miss — also when the owner failed (it is then marked suspect).
+   * With a near cache, a copy held here is sent to the owner for revalidation and used
+   * only when the owner still stores that version.
+   */
   get(key: string): Promise<CacheValue | undefined>;
+  /**
+   * The near cache's copy, not revalidated: only for a caller that checks its ETag against
+   * the database row (refilling a node that lost the entry without reading the image store).
+   */
+  nearCopy(key: string): CacheValue | undefined;
   put(key: string, value: CacheValue): Promise<void>;
   invalidate(key: string): Promise<void>;
   clear(): Promise<void>;
@@ -42,8 +53,12 @@ export function createCachePool(options: {
   routing: RouterKind;
   log: FastifyBaseLogger;
   probeIntervalMs?: number;
+  /** The near cache's budget (0 or none: off). Worth it only with remote nodes. */
+  nearCacheBytes?: number;
 }): CachePool {
   const { routing, log } = options;
+  const near = createNearCache(options.nearCacheBytes ?? 0);
+  const revalidate = createRevalidationBatches();
   const suspects = createSuspectNodes({ log, probeIntervalMs: options.probeIntervalMs ?? 1000 });
   const layoutOf = (nodes: readonly CacheNode[]): Layout => ({
     nodes,
@@ -96,22 +111,30 @@ export function createCachePool(options: {
     async get(key) {
       const [owner, old] = holdersOf(key);
       if (!owner) return undefined;
-      const hit = await guarded(owner, 'get', () => owner.get(key), undefined);
-      if (hit || !old) return hit;
-      return guarded(old, 'peek', () => old.peek(key), undefined);
+      const copy = near?.get(key);
+      const ask = copy ? () => revalidate(`${owner.id}\n${copy.etag}\n${key}`, (lookups) => owner.get(key, copy, lookups)) : () => owner.get(key);
+      let hit = await guarded(owner, 'get', ask, undefined);
+      if (!hit && old) hit = await guarded(old, 'peek', () => old.peek(key, copy), undefined);
+      if (hit && hit !== copy) near?.set(key, hit);
+      return hit;
     },
 
+    nearCopy: (key) => near?.get(key),
+
     async put(key, value) {
+      near?.set(key, value);
       const owner = ownerIn(current, key);
       if (owner) await guarded(owner, 'put', () => owner.put(key, value), false);
     },
 
     async invalidate(key) {
+      near?.delete(key);
       if (previous) invalidatedDuringMove.add(key);
       await Promise.all(holdersOf(key).map((node) => invalidateOn(node, key)));
     },
 
     async clear() {
+      near?.clear();
       const nodes = new Set([...current.nodes, ...(previous?.nodes ?? [])]);
       await Promise.all(
         [...nodes].map((node) =>

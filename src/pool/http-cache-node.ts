@@ -2,7 +2,7 @@ import { Pool } from 'undici';
 import type { CacheStats } from '../cache/cache-stats.js';
 import type { CacheValue } from '../cache/cache-types.js';
 import type { CacheNode } from './cache-node.js';
-import { CONTENT_TYPE_HEADER, ETAG_HEADER, keyPath, MISS, MISS_HEADER } from './cache-node-protocol.js';
+import { CONTENT_TYPE_HEADER, ETAG_HEADER, keyPath, LOOKUPS_HEADER, MISS, MISS_HEADER } from './cache-node-protocol.js';
 import { decodeEntries, encodeEntries } from './entry-frames.js';
 import { exchange, type Exchange, type ExchangeRequest } from './exchange.js';
 
@@ -79,9 +79,12 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
     }
   }
 
-  async function read(op: string, prefix: string, key: string): Promise<CacheValue | undefined> {
-    const answer = await call(op, { method: 'GET', path: keyPath(prefix, key) });
+  async function read(op: string, prefix: string, key: string, current: CacheValue | undefined, lookups = 1): Promise<CacheValue | undefined> {
+    const path = keyPath(prefix, key);
+    const conditional = current ? { 'if-none-match': current.etag, ...(lookups > 1 ? { [LOOKUPS_HEADER]: String(lookups) } : {}) } : undefined;
+    const answer = await call(op, conditional ? { method: 'GET', path, headers: conditional } : { method: 'GET', path });
     const { statusCode, headers, body } = answer;
+    if (statusCode === 304 && current) return current;
     if (statusCode === 404 && headers[MISS_HEADER] === MISS) return undefined;
     ok(op, answer);
     return { bytes: body, contentType: firstOf(headers['content-type']), etag: firstOf(headers.etag) };
@@ -89,8 +92,8 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
 
   return {
     id,
-    get: (key) => read('get', '/cache/', key),
-    peek: (key) => read('peek', '/peek/', key),
+    get: (key, current, lookups) => read('get', '/cache/', key, current, lookups),
+    peek: (key, current) => read('peek', '/peek/', key, current),
     async put(key, value) {
       const headers = { 'content-type': OCTETS, [CONTENT_TYPE_HEADER]: value.contentType, [ETAG_HEADER]: value.etag };
       const request = { method: 'PUT', path: keyPath('/cache/', key), headers, body: value.bytes } as const;

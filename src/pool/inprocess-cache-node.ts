@@ -10,7 +10,7 @@ import type { CacheNode } from './cache-node.js';
 export function createInProcessCacheNode(id: string, store: CacheStore): CacheNode {
   return {
     id,
-    get: async (key) => store.get(key),
+    get: async (key, _current, lookups) => store.get(key, lookups),
     peek: async (key) => store.peek(key),
     put: async (key, value) => store.put(key, value),
     invalidate: async (key) => {

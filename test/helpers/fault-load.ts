@@ -25,6 +25,11 @@ export function lookupLoop<F>(
   let next = 0;
   const worker = async (w: number) => {
     while (running && report.lookups < maxLookups && Date.now() < deadline) {
+      // A real client's look-ups arrive through sockets, each in a turn of the event loop.
+      // inject() does not yield: a look-up answered without I/O (a suspect node's key served
+      // from the near cache after a synchronous SQLite read) would otherwise loop in microtasks
+      // and starve every timer, the health probe included.
+      await new Promise((resolve) => setImmediate(resolve));
       const failure = await lookup(keys[next++ % keys.length]!, w);
       report.lookups++;
       if (failure !== undefined) report.failures.push(failure);

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyReply, RouteShorthandOptions } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { CacheStore } from '../../cache/cache-store.js';
 import type { CacheValue } from '../../cache/cache-types.js';
-import { CONTENT_TYPE_HEADER, ETAG_HEADER, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
+import { CONTENT_TYPE_HEADER, ETAG_HEADER, LOOKUPS_HEADER, MAX_LOOKUPS, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
 import { acceptBinaryBodies, CACHE_BODY_LIMIT } from './binary-body.js';
 import { BinarySchema, FlagSchema, KeyParamsSchema, type KeyParams } from './cache-schemas.js';
 
@@ -10,7 +10,13 @@ type PutHeaders = { [CONTENT_TYPE_HEADER]: string; [ETAG_HEADER]: string };
 const read: RouteShorthandOptions = {
   schema: {
     params: KeyParamsSchema,
-    response: { 200: BinarySchema, 404: { type: 'null', description: `a miss; the ${MISS_HEADER} header says "${MISS}"` } },
+    response: { 200: BinarySchema, 304: { type: 'null', description: 'the If-None-Match ETag is the stored version' }, 404: { type: 'null', description: `a miss; the ${MISS_HEADER} header says "${MISS}"` } },
+  },
+};
+const lookup: RouteShorthandOptions = {
+  schema: {
+    ...read.schema,
+    headers: { type: 'object', properties: { [LOOKUPS_HEADER]: { type: 'integer', minimum: 1, maximum: MAX_LOOKUPS } } },
   },
 };
 const write: RouteShorthandOptions = {
@@ -30,13 +36,16 @@ const invalidate: RouteShorthandOptions = { schema: { params: KeyParamsSchema, r
 const clear: RouteShorthandOptions = { schema: { response: { 200: FlagSchema('cleared') } } };
 
 // Not async, and a miss is not an error: this is the hot path, so no promise, no
-// thrown error and no log line per request.
-function sendValue(reply: FastifyReply, value: CacheValue | undefined): void {
+// thrown error and no log line per request. A caller holding the current version
+// (a web tier's near cache sends its ETag) gets a 304 without the bytes.
+function sendValue(request: FastifyRequest, reply: FastifyReply, value: CacheValue | undefined): void {
   if (value === undefined) {
     reply.code(404).header(MISS_HEADER, MISS).send();
     return;
   }
-  reply.header('content-type', value.contentType).header('etag', value.etag).send(value.bytes);
+  reply.header('etag', value.etag);
+  if (request.headers['if-none-match'] === value.etag) reply.code(304).send();
+  else reply.header('content-type', value.contentType).send(value.bytes);
 }
 
 /** Reads and writes single entries: `/cache/<key>` (counted) and `/peek/<key>` (not). */
@@ -44,12 +53,12 @@ export function cacheRoutes(store: CacheStore): FastifyPluginAsync {
   return async (app) => {
     acceptBinaryBodies(app);
 
-    app.get<{ Params: KeyParams }>('/cache/*', read, (request, reply) => {
-      sendValue(reply, store.get(request.params['*']));
+    app.get<{ Params: KeyParams; Headers: { [LOOKUPS_HEADER]?: number } }>('/cache/*', lookup, (request, reply) => {
+      sendValue(request, reply, store.get(request.params['*'], request.headers[LOOKUPS_HEADER]));
     });
 
     app.get<{ Params: KeyParams }>('/peek/*', read, (request, reply) => {
-      sendValue(reply, store.peek(request.params['*']));
+      sendValue(request, reply, store.peek(request.params['*']));
     });
 
     app.put<{ Params: KeyParams; Headers: PutHeaders; Body: Buffer | undefined }>('/cache/*', write, async (request) => {
