@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { freePort, waitForHealth } from '../helpers/process.js';
 import { createFleetDatabase, type FleetDatabase } from './fleet-database.js';
 import { startInstanceAgent, type InstanceAgent } from './instance-agent.js';
-import { startMoto } from './moto.js';
+import { startFleetAws } from './moto.js';
 import { createNetnsHost, type NetnsHost } from './netns-host.js';
 import { startTcpRelay } from './tcp-relay.js';
 import { killAllGroups, processesWithEnv, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
@@ -119,9 +119,9 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
     let agent: InstanceAgent | undefined;
     if (provider === 'ec2') {
       // Two servers: the images' S3 traffic under load must not slow the EC2 calls of the control plane.
-      const moto = await startMoto(join(logDir, 'moto-ec2.log'));
+      const moto = await startFleetAws(join(logDir, 'moto-ec2.log'));
       started.push(moto);
-      const s3 = await startMoto(join(logDir, 'moto-s3.log'));
+      const s3 = await startFleetAws(join(logDir, 'moto-s3.log'));
       started.push(s3);
       const poolTag = `i12f-${name}`;
       const bucket = `i12f-${name}-images`;

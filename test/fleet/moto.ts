@@ -1,15 +1,13 @@
 // moto_server as the fleet's AWS: the pool's pre-created EC2 instances (deploy/AWS.md: a set of
 // stopped instances tagged emc:pool=<pool>) in a VPC of 127.0.0.0/16, so each instance's private
 // IP is a loopback address a real cache process can listen on, and the S3 bucket of the images.
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
-import { freePort, waitForHealth } from '../helpers/process.js';
+import { startMoto } from '../helpers/moto.js';
 import { trackGroup } from './role-process.js';
 
-export type Moto = {
+export type FleetAws = {
   readonly endpoint: string;
   /** What every AWS-using role (and the harness's clients) needs in its environment. */
   readonly env: Record<string, string>;
@@ -20,35 +18,22 @@ export type Moto = {
   close(): Promise<void>;
 };
 
-const REGION = 'us-east-1';
-const credentials = { accessKeyId: 'fleet', secretAccessKey: 'fleet' };
-
 /** `log`: the server's request log and errors go there. */
-export async function startMoto(log: string): Promise<Moto> {
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const out = openSync(log, 'a');
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], detached: true });
-  closeSync(out);
-  trackGroup(child.pid!);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitForHealth(`${endpoint}/moto-api/`, 30_000);
+export async function startFleetAws(log: string): Promise<FleetAws> {
+  const moto = await startMoto({ logFile: log });
+  trackGroup(moto.pid);
+  const { endpoint, env } = moto;
+  const region = env.AWS_REGION;
+  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
   const clients: { destroy(): void }[] = [];
   const ec2 = () => {
-    const client = new EC2Client({ region: REGION, endpoint, credentials });
+    const client = new EC2Client({ region, endpoint, credentials });
     clients.push(client);
     return client;
   };
   return {
     endpoint,
-    env: {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      // moto 5.2.1 decompresses gzip request bodies twice (ENV-NOTES.md)
-      AWS_DISABLE_REQUEST_COMPRESSION: 'true',
-    },
+    env: { ...env },
     ec2,
     async createPool(poolTag, count) {
       const client = ec2();
@@ -69,7 +54,7 @@ export async function startMoto(log: string): Promise<Moto> {
       return ids;
     },
     async createBucket(bucket) {
-      const s3 = new S3Client({ region: REGION, endpoint, credentials, forcePathStyle: true });
+      const s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
       try {
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       } finally {
@@ -78,12 +63,7 @@ export async function startMoto(log: string): Promise<Moto> {
     },
     async close() {
       for (const client of clients) client.destroy();
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await exited;
+      await moto.stop();
     },
   };
 }

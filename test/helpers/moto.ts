@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { freePort, waitForHealth } from './process.js';
 
 /** What the AWS SDK's default chain needs to talk to moto: merged into process.env by `useMoto`. */
@@ -15,6 +15,8 @@ export type MotoEnv = {
 
 export type Moto = {
   endpoint: string;
+  /** The server's process group (it runs detached), for a harness that kills whole groups. */
+  pid: number;
   env: MotoEnv;
   /** Forgets every bucket, instance and metric (POST /moto-api/reset). */
   reset(): Promise<void>;
@@ -24,14 +26,17 @@ export type Moto = {
 /**
  * moto_server on a free loopback port, in its own process group so stopping it also stops
  * anything it forked. `python3 -m moto.server` is the same server where moto_server is not on PATH.
+ * Its output goes to `logFile` when given (a long run's request log), else it is kept for the error.
  */
-export async function startMoto({ region = 'us-east-1', timeoutMs = 30_000 } = {}): Promise<Moto> {
+export async function startMoto({ region = 'us-east-1', timeoutMs = 30_000, logFile }: { region?: string; timeoutMs?: number; logFile?: string } = {}): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawnMoto(port);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const log = logFile === undefined ? 'pipe' : openSync(logFile, 'a');
+  const child = spawnMoto(port, log);
+  if (typeof log === 'number') closeSync(log);
+  let output = logFile === undefined ? '' : `(see ${logFile})`;
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
   const exited = once(child, 'exit');
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -49,6 +54,7 @@ export async function startMoto({ region = 'us-east-1', timeoutMs = 30_000 } = {
   }
   return {
     endpoint,
+    pid: child.pid!,
     env: { AWS_ENDPOINT_URL: endpoint, AWS_REGION: region, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_DISABLE_REQUEST_COMPRESSION: 'true' },
     async reset() {
       const answer = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
@@ -58,11 +64,11 @@ export async function startMoto({ region = 'us-east-1', timeoutMs = 30_000 } = {
   };
 }
 
-function spawnMoto(port: number): ChildProcess {
+function spawnMoto(port: number, log: 'pipe' | number): ChildProcess {
   const args = ['-H', '127.0.0.1', '-p', String(port)];
   const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir && canRun(`${dir}/moto_server`));
   const [command, argv] = onPath ? ['moto_server', args] : ['python3', ['-m', 'moto.server', ...args]];
-  return spawn(command, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(command, argv, { detached: true, stdio: ['ignore', log, log] });
 }
 
 function canRun(file: string): boolean {
