@@ -54,7 +54,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
-    trustProxy: config.console?.trustProxy ?? false,
+    // Trust the one proxy in front (the socket's peer) and nothing it forwards: the client address
+    // is the one that proxy appended to X-Forwarded-For, never the leftmost value the client
+    // wrote itself (which would key the login limit on a lie).
+    trustProxy: config.console?.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
     logController: new LogController({ disableRequestLogging: listener === 'cache' }),
     frameworkErrors,

@@ -9,10 +9,14 @@ function keyProblem(key: unknown): string | undefined {
   if (length > MAX_KEY_LENGTH) return `key is ${length} characters long; the limit is ${MAX_KEY_LENGTH}`;
   if (/\p{Cc}/u.test(key)) return 'key must not contain control characters';
   if (!key.isWellFormed()) return 'key must be valid Unicode';
+  // U+FFFD is what invalid UTF-8 decodes to: two different byte strings would become one key.
+  if (key.includes('\uFFFD')) return 'key must be valid UTF-8 (it contains U+FFFD, the replacement for invalid bytes)';
+  // Bidi overrides, zero-width and other format characters let one key look like another.
+  if (/\p{Cf}/u.test(key)) return 'key must not contain invisible formatting characters (bidi controls, zero-width characters)';
   return undefined;
 }
 
-/** SPEC §2: 1–255 characters (code points), no control characters. */
+/** SPEC §2: 1–255 characters (code points), no control, format or replacement characters. */
 export function validateKey(key: unknown): string {
   const problem = keyProblem(key);
   if (problem) throw new BadRequestError(problem);

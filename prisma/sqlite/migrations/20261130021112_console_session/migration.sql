@@ -1,0 +1,10 @@
+-- CreateTable
+CREATE TABLE "ConsoleSession" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "data" TEXT NOT NULL,
+    "expiresAt" DATETIME NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "ConsoleSession_expiresAt_idx" ON "ConsoleSession"("expiresAt");
+
