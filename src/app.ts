@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { registerCrossSiteGuard } from './http/cross-site-guard.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { ServiceOverrides, Services } from './services.js';
 
@@ -99,6 +100,7 @@ async function registerPageSupport(app: FastifyInstance, listener: Listener): Pr
   ]);
   // First, on the root scope: every answer gets them, errors and unknown paths included.
   await registerSecurityHeaders(app, listener);
+  registerCrossSiteGuard(app);
   await app.register(fastifyView, {
     engine: { handlebars: createHandlebars() },
     root: join(root, 'views'),

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, RouteShorthandOptions } from 
 import type { Config } from '../config/config.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
 import { applyConfiguration, type ConfigurationChange } from '../scaling/apply-configuration.js';
+import { refuseSimpleBodies } from '../http/cross-site-guard.js';
 import { readUploadForm } from '../http/read-upload.js';
 import { requireAdminToken } from './admin-token.js';
 
@@ -77,6 +78,7 @@ export function testApi(config: Config): FastifyPluginAsync {
     });
 
     await app.register(async (admin) => {
+      admin.addHook('onRequest', refuseSimpleBodies);
       admin.addHook('onRequest', requireAdminToken(config.adminToken));
       admin.post('/delete_all', { schema: { response: success() } }, async () => {
         await images.deleteAll();
