@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerCrossSiteGuard } from './http/cross-site-guard.js';
+import { timeoutServerFactory } from './http/listener-timeouts.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { ServiceOverrides, Services } from './services.js';
 
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: listener === 'cache' }),
     frameworkErrors,
     clientErrorHandler,
+    serverFactory: timeoutServerFactory(config.http),
   });
   // Each listener loads only its own code: a cache node holds data, not templates, a
   // database client or the console, and every module loaded costs each node's RSS.
