@@ -57,7 +57,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const db = overrides.db ?? createDb(config.database);
   const blobs = overrides.blobs ?? (await createBlobStore(config.blobStore));
   const metrics = overrides.metrics ?? (await createMetricsSink(config.metrics, { db, log }));
-  const provider = overrides.provider ?? (await createProvider(config, log));
+  const provider = overrides.provider ?? (await createProvider(config, log, db));
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000 });
   const { minNodes, maxNodes, lockTtlMs, syncIntervalMs, scalerIntervalMs } = config.pool;
   const lock = createPoolLock({ db, ttlMs: lockTtlMs, waitMs: lockTtlMs + 10_000 });

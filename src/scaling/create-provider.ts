@@ -1,26 +1,29 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
+import type { Db } from '../db/database.js';
 import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
+import { sharedCacheToken } from './shared-cache-token.js';
 
 /**
  * The environment a cache child needs: nodes hold no database or metrics client, so only our
  * log level and the cache token. The token is a secret: it is passed, never logged.
  */
-export function childEnvOf(config: Config): Record<string, string> {
-  return {
-    EMC_LOG_LEVEL: config.logLevel,
-    ...(config.cache.token === undefined ? {} : { EMC_CACHE_TOKEN: config.cache.token }),
-  };
+export function childEnvOf(config: Config, token: string): Record<string, string> {
+  return { EMC_LOG_LEVEL: config.logLevel, EMC_CACHE_TOKEN: token };
 }
 
-export async function createProvider(config: Config, log: FastifyBaseLogger): Promise<NodeProvider> {
+export async function createProvider(config: Config, log: FastifyBaseLogger, db: Db): Promise<NodeProvider> {
   switch (config.pool.provider) {
     case 'inprocess':
       return createInProcessProvider();
-    case 'process':
-      return createProcessProvider({ childEnv: childEnvOf(config), log, timeoutMs: config.cache.timeoutMs, token: config.cache.token });
+    case 'process': {
+      // Nodes the product starts are never open: without a configured token they get the
+      // fleet's generated one (the web hosts read the same one to call them).
+      const token = config.cache.token ?? (await sharedCacheToken(db));
+      return createProcessProvider({ childEnv: childEnvOf(config, token), log, timeoutMs: config.cache.timeoutMs, token });
+    }
     case 'ec2': {
       // The AWS SDK is loaded only where it is used: it costs ~90 MB and a second of start-up.
       const { createEc2Client } = await import('./ec2-instances.js');

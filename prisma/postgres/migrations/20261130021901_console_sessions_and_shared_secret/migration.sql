@@ -7,6 +7,14 @@ CREATE TABLE "ConsoleSession" (
     CONSTRAINT "ConsoleSession_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "SharedSecret" (
+    "name" TEXT NOT NULL,
+    "value" TEXT NOT NULL,
+
+    CONSTRAINT "SharedSecret_pkey" PRIMARY KEY ("name")
+);
+
 -- CreateIndex
 CREATE INDEX "ConsoleSession_expiresAt_idx" ON "ConsoleSession"("expiresAt");
 

@@ -5,6 +5,12 @@ CREATE TABLE "ConsoleSession" (
     "expiresAt" DATETIME NOT NULL
 );
 
+-- CreateTable
+CREATE TABLE "SharedSecret" (
+    "name" TEXT NOT NULL PRIMARY KEY,
+    "value" TEXT NOT NULL
+);
+
 -- CreateIndex
 CREATE INDEX "ConsoleSession_expiresAt_idx" ON "ConsoleSession"("expiresAt");
 
