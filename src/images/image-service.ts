@@ -20,6 +20,10 @@ export interface ImageService {
   /** The read path: the owner cache node first, then the database and the image store (filling the cache). */
   get(key: string): Promise<StoredImage | null>;
   listKeys(): Promise<string[]>;
+  /** Up to `limit` keys after `after`, in key order: one page, or one batch of a streamed list. */
+  keysPage(page: { after?: string | undefined; limit: number }): Promise<string[]>;
+  /** How many images are stored (a count query; no key is read). */
+  countKeys(): Promise<number>;
   deleteAll(): Promise<DeleteAllResult>;
 }
 
@@ -130,6 +134,17 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     return rows.map((r) => r.key);
   }
 
+  async function keysPage({ after, limit }: { after?: string | undefined; limit: number }): Promise<string[]> {
+    // The primary key's index serves both the range and the order: a page costs the same at any depth.
+    const rows = await db.image.findMany({
+      select: { key: true },
+      where: after === undefined ? {} : { key: { gt: after } },
+      orderBy: { key: 'asc' },
+      take: limit,
+    });
+    return rows.map((r) => r.key);
+  }
+
   async function deleteAll(): Promise<DeleteAllResult> {
     return gate.runExclusive(async () => {
       const { count } = await db.image.deleteMany();
@@ -139,5 +154,5 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     }, ALL);
   }
 
-  return { upload, get, listKeys, deleteAll };
+  return { upload, get, listKeys, keysPage, countKeys: () => db.image.count(), deleteAll };
 }
