@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../http/app-error.js';
 import { readUploadForm } from '../../http/read-upload.js';
+import { createWorkGate } from '../../http/work-gate.js';
 
 /** Keys on one page of /keys: the page stays small and fast however many images are stored. */
 export const KEYS_PAGE_SIZE = 100;
@@ -61,12 +62,15 @@ export function pages(config: Config): FastifyPluginAsync {
     });
 
     // Paged by key (`?after=<last key shown>`), not by offset: a deep page costs what the first does.
+    const keysGate = createWorkGate({ concurrency: 1, queue: 64, busy: 'too many key listings at once; try again shortly' });
     app.get<{ Querystring: { after?: string } }>('/keys', { schema: keysPageQuery }, async (request, reply) => {
       const after = request.query.after || undefined;
-      const [page, total] = await Promise.all([images.keysPage({ after, limit: KEYS_PAGE_SIZE + 1 }), images.countKeys()]);
-      const keys = page.slice(0, KEYS_PAGE_SIZE);
-      const next = page.length > KEYS_PAGE_SIZE ? keys.at(-1) : undefined;
-      return reply.viewAsync('pages/keys.hbs', { title: 'All keys', nav: { keys: true }, keys, total, after, next, pageSize: KEYS_PAGE_SIZE });
+      return keysGate(async () => {
+        const [page, total] = await Promise.all([images.keysPage({ after, limit: KEYS_PAGE_SIZE + 1 }), images.countKeys()]);
+        const keys = page.slice(0, KEYS_PAGE_SIZE);
+        const next = page.length > KEYS_PAGE_SIZE ? keys.at(-1) : undefined;
+        return reply.viewAsync('pages/keys.hbs', { title: 'All keys', nav: { keys: true }, keys, total, after, next, pageSize: KEYS_PAGE_SIZE });
+      });
     });
   };
 }
