@@ -37,6 +37,7 @@ const cases: BadCase[] = [
   { name: 'invalid UTF-8 in the key', status: 400, message: /valid UTF-8/, request: post('/api/upload', invalidUtf8Key()) },
   { name: 'U+FFFD in the key', status: 400, message: /valid UTF-8/, request: post('/api/upload', uploadForm('bad\ufffdkey', images.png)) },
   { name: 'bidi override in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('cat\u202egnp.jpg', images.png)) },
+  { name: 'zero-width joiner between letters in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('ke\u200dep', images.png)) },
   { name: 'zero-width space in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('ke\u200bep', images.png)) },
   { name: 'missing file', status: 400, message: /file is required/, request: post('/api/upload', multipart([{ name: 'key', value: 'keep' }])) },
   { name: 'empty file', status: 400, message: /file is empty/, request: post('/api/upload', uploadForm('keep', Buffer.alloc(0))) },
