@@ -8,6 +8,7 @@ import type { CacheValue } from '../cache/cache-types.js';
 import { AppError } from '../http/app-error.js';
 import { detectImageType } from './image-type.js';
 import { isStorableKey, validateKey } from './image-key.js';
+import { createKeyCount } from './key-count.js';
 import { createSingleFlight } from './single-flight.js';
 
 export type StoredImage = CacheValue;
@@ -22,7 +23,7 @@ export interface ImageService {
   listKeys(): Promise<string[]>;
   /** Up to `limit` keys after `after`, in key order: one page, or one batch of a streamed list. */
   keysPage(page: { after?: string | undefined; limit: number }): Promise<string[]>;
-  /** How many images are stored (a count query; no key is read). */
+  /** How many images are stored (a count query, reused for a moment; no key is read). */
   countKeys(): Promise<number>;
   deleteAll(): Promise<DeleteAllResult>;
 }
@@ -47,6 +48,7 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
   // Loads in flight, flagged when their key is invalidated meanwhile: such a
   // load may hold the replaced image and must not put it into the cache.
   const loading = new Map<string, { stale: boolean }>();
+  const keyCount = createKeyCount(() => db.image.count());
 
   /**
    * Compare-and-swap on the row, so concurrent replacements each delete exactly
@@ -85,6 +87,7 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
         throw err;
       }
     }, 1);
+    if (!replaced) keyCount.invalidate();
     if (replaced) {
       await invalidate(key);
       await blobs.delete(replaced).catch((err) => log.warn({ err, objectName: replaced }, 'replaced object not deleted'));
@@ -148,11 +151,12 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
   async function deleteAll(): Promise<DeleteAllResult> {
     return gate.runExclusive(async () => {
       const { count } = await db.image.deleteMany();
+      keyCount.invalidate();
       const objects = await blobs.deleteAll();
       await cache.clear();
       return { images: count, objects };
     }, ALL);
   }
 
-  return { upload, get, listKeys, keysPage, countKeys: () => db.image.count(), deleteAll };
+  return { upload, get, listKeys, keysPage, countKeys: keyCount.get, deleteAll };
 }
