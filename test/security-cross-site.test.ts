@@ -31,9 +31,9 @@ test('state-changing requests marked cross-site by Origin or Sec-Fetch-Site are 
   }
   assert.deepEqual(await keys(app), ['victim']);
 
-  // The same browser on this site, and reads from anywhere, still work.
+  // The same browser on this site (also through a TLS-terminating proxy), and reads from anywhere, still work.
   const own = uploadForm('own', images.png);
-  for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { origin: 'http://localhost:80', host: 'localhost:80' }, { 'sec-fetch-site': 'none' }]) {
+  for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { origin: 'http://localhost:80', host: 'localhost:80' }, { origin: 'https://emc.example', host: 'emc.example' }, { 'sec-fetch-site': 'none' }]) {
     const res = await app.inject({ method: 'POST', url: '/api/upload', payload: own.payload, headers: { ...own.headers, ...headers } });
     assert.equal(res.statusCode, 200, JSON.stringify(headers));
   }

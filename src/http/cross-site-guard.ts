@@ -5,6 +5,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What a browser sends cross-site without a CORS preflight. */
 const SIMPLE_BODY_TYPES = /^\s*(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
 
+/**
+ * Whether `origin` names the host (and port) the request was sent to. The scheme is the
+ * origin's: behind a TLS-terminating proxy the page is https:// while this listener hears http://.
+ */
+function sameHost(origin: string, host: string): boolean {
+  if (!URL.canParse(origin)) return false;
+  const { protocol, host: originHost } = new URL(origin);
+  return URL.canParse(`${protocol}//${host}`) && new URL(`${protocol}//${host}`).host === originHost;
+}
+
 /** Why a state-changing request came from another site, or undefined when it did not (or says nothing). */
 function crossSiteReason(request: FastifyRequest): string | undefined {
   const site = request.headers['sec-fetch-site'];
@@ -12,7 +22,7 @@ function crossSiteReason(request: FastifyRequest): string | undefined {
   if (site !== undefined) return site === 'same-origin' || site === 'none' ? undefined : `Sec-Fetch-Site: ${site}`;
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;
-  return origin === `${request.protocol}://${request.host}` ? undefined : `Origin: ${origin}`;
+  return sameHost(origin, request.host) ? undefined : `Origin: ${origin}`;
 }
 
 /**
