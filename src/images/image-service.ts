@@ -20,7 +20,6 @@ export interface ImageService {
   upload(key: unknown, bytes: Buffer | undefined): Promise<UploadResult>;
   /** The read path: the owner cache node first, then the database and the image store (filling the cache). */
   get(key: string): Promise<StoredImage | null>;
-  listKeys(): Promise<string[]>;
   /** Up to `limit` keys after `after`, in key order: one page, or one batch of a streamed list. */
   keysPage(page: { after?: string | undefined; limit: number }): Promise<string[]>;
   /** How many images are stored (a count query, reused for a moment; no key is read). */
@@ -132,11 +131,6 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     return null;
   }
 
-  async function listKeys(): Promise<string[]> {
-    const rows = await db.image.findMany({ select: { key: true }, orderBy: { key: 'asc' } });
-    return rows.map((r) => r.key);
-  }
-
   async function keysPage({ after, limit }: { after?: string | undefined; limit: number }): Promise<string[]> {
     // The primary key's index serves both the range and the order: a page costs the same at any depth.
     const rows = await db.image.findMany({
@@ -158,5 +152,5 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     }, ALL);
   }
 
-  return { upload, get, listKeys, keysPage, countKeys: keyCount.get, deleteAll };
+  return { upload, get, keysPage, countKeys: keyCount.get, deleteAll };
 }
