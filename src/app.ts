@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { registerCrossSiteGuard } from './http/cross-site-guard.js';
+import { timeoutServerFactory } from './http/listener-timeouts.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { ServiceOverrides, Services } from './services.js';
 
@@ -54,11 +56,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
     routerOptions: { maxParamLength: 4096 },
-    trustProxy: config.console?.trustProxy ?? false,
+    // Trust the one proxy in front (the socket's peer) and nothing it forwards: the client address
+    // is the one that proxy appended to X-Forwarded-For, never the leftmost value the client
+    // wrote itself (which would key the login limit on a lie).
+    trustProxy: config.console?.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
     logController: new LogController({ disableRequestLogging: listener === 'cache' }),
     frameworkErrors,
     clientErrorHandler,
+    serverFactory: timeoutServerFactory(config.http),
   });
   // Each listener loads only its own code: a cache node holds data, not templates, a
   // database client or the console, and every module loaded costs each node's RSS.
@@ -96,6 +102,7 @@ async function registerPageSupport(app: FastifyInstance, listener: Listener): Pr
   ]);
   // First, on the root scope: every answer gets them, errors and unknown paths included.
   await registerSecurityHeaders(app, listener);
+  registerCrossSiteGuard(app);
   await app.register(fastifyView, {
     engine: { handlebars: createHandlebars() },
     root: join(root, 'views'),

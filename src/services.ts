@@ -9,7 +9,7 @@ import { createStatsPublisher } from './metrics/stats-publisher.js';
 import { createCachePool, type CachePool } from './pool/cache-pool.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createProvider } from './scaling/create-provider.js';
+import { cacheTokenOf, createProvider } from './scaling/create-provider.js';
 import { httpNodeConnector } from './scaling/http-node-clients.js';
 import { createLeaderLease } from './scaling/leader-lease.js';
 import type { NodeProvider, ProvidedNode } from './scaling/node-provider.js';
@@ -57,7 +57,8 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000, nearCacheBytes });
   const { minNodes, maxNodes, syncIntervalMs, scalerIntervalMs } = config.pool;
   const bounds = { minNodes, maxNodes };
-  const http = httpNodeConnector({ timeoutMs: config.cache.timeoutMs, token: config.cache.token });
+  const cacheToken = await cacheTokenOf(config, db);
+  const http = httpNodeConnector({ timeoutMs: config.cache.timeoutMs, token: cacheToken });
   let leader: PoolLeader | undefined;
   // In-process shards are reached through the provider that holds them; every other node over HTTP.
   const connect = (m: ProvidedNode) => (m.address === 'inprocess' ? leader!.provider()!.connect(m) : http(m));
@@ -68,7 +69,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
       pool,
       members,
       lease: createLeaderLease({ db, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: config.pool.leaseTtlMs }),
-      openProvider: async () => overrides.provider ?? (await createProvider(config, log)),
+      openProvider: async () => overrides.provider ?? (await createProvider(config, log, cacheToken)),
       bounds,
       intervalMs: syncIntervalMs,
       leaseIntervalMs: Math.min(syncIntervalMs, config.pool.leaseTtlMs / 3),

@@ -16,6 +16,15 @@ const LIMIT_MB = 1;
 const post = (url: string, body?: { payload: Buffer; headers: Record<string, string> }) => (app: FastifyInstance) =>
   app.inject({ method: 'POST', url, ...body });
 
+/** An upload whose key field carries raw bytes that are not UTF-8 (the marker "@@" is replaced by 0xFF 0xFE). */
+function invalidUtf8Key() {
+  const body = uploadForm('bad@@key', images.png);
+  const at = body.payload.indexOf('bad@@key');
+  body.payload[at + 3] = 0xff;
+  body.payload[at + 4] = 0xfe;
+  return body;
+}
+
 const cases: BadCase[] = [
   { name: 'missing key', status: 400, message: /key is required/, request: post('/api/upload', multipart([{ name: 'file', filename: 'x.png', data: images.png }])) },
   { name: 'empty key', status: 400, message: /key is required/, request: post('/api/upload', uploadForm('', images.png)) },
@@ -24,6 +33,12 @@ const cases: BadCase[] = [
   { name: 'newline in the key', status: 400, message: /control characters/, request: post('/api/upload', uploadForm('bad\nkey', images.png)) },
   { name: 'NUL in the key', status: 400, message: /control characters/, request: post('/api/upload', uploadForm('bad\u0000key', images.png)) },
   { name: 'DEL in the key', status: 400, message: /control characters/, request: post('/api/upload', uploadForm('bad\u007fkey', images.png)) },
+  // Red-team issue 13 (7): invalid UTF-8 became U+FFFD, so different byte strings collided.
+  { name: 'invalid UTF-8 in the key', status: 400, message: /valid UTF-8/, request: post('/api/upload', invalidUtf8Key()) },
+  { name: 'U+FFFD in the key', status: 400, message: /valid UTF-8/, request: post('/api/upload', uploadForm('bad\ufffdkey', images.png)) },
+  { name: 'bidi override in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('cat\u202egnp.jpg', images.png)) },
+  { name: 'zero-width joiner between letters in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('ke\u200dep', images.png)) },
+  { name: 'zero-width space in the key', status: 400, message: /invisible formatting/, request: post('/api/upload', uploadForm('ke\u200bep', images.png)) },
   { name: 'missing file', status: 400, message: /file is required/, request: post('/api/upload', multipart([{ name: 'key', value: 'keep' }])) },
   { name: 'empty file', status: 400, message: /file is empty/, request: post('/api/upload', uploadForm('keep', Buffer.alloc(0))) },
   { name: 'text file renamed .png', status: 415, message: /not a PNG, JPEG, GIF, WebP or BMP/, request: post('/api/upload', uploadForm('keep', notImages.text, 'cat.png')) },

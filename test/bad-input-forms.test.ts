@@ -22,9 +22,12 @@ const LIMIT_MB = 1;
 const form = (fields: Record<string, string> | [string, string][]) => new URLSearchParams(fields).toString();
 const huge = (n: number, c = 'x') => c.repeat(n);
 
-/** A browser: keeps its session cookie, sends HTML accept headers, comes from its own address (login limits count per address). */
+/** A browser: keeps its cookies (session, login form), sends HTML accept headers, comes from its own address (login limits count per address). */
 class Browser {
-  private cookie = '';
+  private readonly jar = new Map<string, string>();
+  private get cookie(): string {
+    return [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
   constructor(
     private readonly app: FastifyInstance,
     private readonly remoteAddress = '127.0.0.1',
@@ -38,8 +41,7 @@ class Browser {
       remoteAddress: this.remoteAddress,
       headers: { accept: 'text/html', ...(this.cookie ? { cookie: this.cookie } : {}), ...(body === undefined ? {} : { 'content-type': type }), ...headers },
     });
-    const set = res.cookies.find((c) => c.name === 'emc.sid');
-    if (set) this.cookie = `emc.sid=${set.value}`;
+    for (const set of res.cookies) this.jar.set(set.name, set.value);
     return res;
   }
 
@@ -190,7 +192,7 @@ const refused: Refused[] = [
   { name: 'login: garbage JSON', kind: 'page', status: 400, shows: /not valid JSON/, send: loginAttempt(() => '{"password":', 'application/json') },
   { name: 'login: text/plain body', kind: 'page', status: 400, shows: /body must be object/, send: loginAttempt((token) => `_csrf=${token}&password=${ADMIN_PASSWORD}`, 'text/plain') },
   { name: 'login: multipart body', kind: 'page', status: 400, shows: /body must be object/, send: loginAttempt((token) => `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--b--\r\n`, 'multipart/form-data; boundary=b') },
-  { name: 'login: without the CSRF token', kind: 'page', status: 403, shows: /csrf/i, send: loginAttempt(() => form({ password: ADMIN_PASSWORD })) },
+  { name: 'login: without the CSRF token', kind: 'page', status: 403, shows: /login form expired/, send: loginAttempt(() => form({ password: ADMIN_PASSWORD })) },
   { name: 'login: PUT', kind: 'page', status: NO_ROUTE, shows: /PUT \/login/, send: loginAttempt((token) => form({ _csrf: token, password: ADMIN_PASSWORD }), undefined, 'PUT') },
 
   // Console: cache configuration (re-shown with the reason and the typed values).
@@ -327,8 +329,9 @@ for (const database of databases) {
       const { testApp, webApp, ctx } = await setUp(t, database);
       const { db, pool } = testApp.app.services;
 
-      await t.test('web: path-like and RTL keys are stored under the exact key, object names random', async () => {
-        for (const [i, key] of ['../../etc/passwd', '..\\windows\\system32', '/absolute', 'photo\u202Egnp.exe'].entries()) {
+      // An RTL override is refused since issue 13 (the key would pose as another); right-to-left script is fine.
+      await t.test('web: path-like and right-to-left keys are stored under the exact key, object names random', async () => {
+        for (const [i, key] of ['../../etc/passwd', '..\\windows\\system32', '/absolute', 'صورة.png'].entries()) {
           const bytes = pngVariant(i);
           const body = uploadForm(key, bytes, '../../x.png');
           const ok = await ctx.web.send({ url: '/upload', body: body.payload, type: body.headers['content-type'] });

@@ -40,7 +40,7 @@ describe('HTTP cache node: the wire', () => {
     assert.match(((await put.body.json()) as { error: { message: string } }).error.message, /x-emc-content-type/);
 
     const frame = encodeEntries([{ key: 'k', value: png }]);
-    const garbled = await request(`${baseUrl}/import`, { method: 'POST', body: frame.subarray(0, frame.length - 1) });
+    const garbled = await request(`${baseUrl}/import`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: frame.subarray(0, frame.length - 1) });
     assert.equal(garbled.statusCode, 400);
     assert.match(((await garbled.body.json()) as { error: { message: string } }).error.message, /entry frame: truncated/);
     assert.equal(store.stats().items, 0);

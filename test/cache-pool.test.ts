@@ -26,6 +26,23 @@ async function assertAllHits(pool: CachePool, keys: string[]) {
 }
 
 describe('resize with migration', () => {
+  // Red-team issue 13 (8): an in-process resize of 17,000 entries held the event loop ~250 ms.
+  test('a resize of in-process nodes moves entries in slices: timers and look-ups run while it moves', async () => {
+    const all = inProcessNodes(4, 8);
+    const pool = createCachePool({ nodes: all.slice(0, 1), routing: 'ring', log: silentLog });
+    const keys = Array.from({ length: 6000 }, (_, i) => `image-${i}`);
+    for (const key of keys) await pool.put(key, valueOf(key, 256));
+    let finished = false;
+    const resizing = pool.resize(all).then((report) => ((finished = true), report));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(finished, false, 'a timer got its turn while entries were still moving');
+    assert.deepEqual(await pool.get('image-1'), valueOf('image-1', 256), 'a look-up is answered mid-move');
+    const report = await resizing;
+    assert.deepEqual([report.lost, report.failedSources], [0, []]);
+    assert.equal((await pool.status()).reduce((n, r) => n + r.stats!.items, 0), keys.length);
+    await pool.close();
+  });
+
   test('fill 4 nodes, resize to 5 then to 3: every entry is still a hit, no node over capacity', async () => {
     const all = inProcessNodes(5);
     const pool = createCachePool({ nodes: all.slice(0, 4), routing: 'ring', log: silentLog });

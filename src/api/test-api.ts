@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyPluginAsync, RouteShorthandOptions } from 
 import type { Config } from '../config/config.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
 import { applyConfiguration, type ConfigurationChange } from '../scaling/apply-configuration.js';
+import { refuseSimpleBodies } from '../http/cross-site-guard.js';
 import { readUploadForm } from '../http/read-upload.js';
+import { streamKeyList } from './key-list-stream.js';
 import { requireAdminToken } from './admin-token.js';
 
 const ok = { type: 'string', enum: ['true'] } as const;
@@ -58,7 +60,9 @@ export function testApi(config: Config): FastifyPluginAsync {
       return { success: 'true', key: result.key };
     });
 
-    app.post('/list_keys', listKeys, async () => ({ success: 'true', keys: await images.listKeys() }));
+    app.post('/list_keys', listKeys, async (_request, reply) =>
+      reply.type('application/json; charset=utf-8').send(await streamKeyList(images)),
+    );
 
     app.post<{ Params: { '*': string } }>('/key/*', getKey, async (request) => {
       const key = request.params['*'];
@@ -77,6 +81,7 @@ export function testApi(config: Config): FastifyPluginAsync {
     });
 
     await app.register(async (admin) => {
+      admin.addHook('onRequest', refuseSimpleBodies);
       admin.addHook('onRequest', requireAdminToken(config.adminToken));
       admin.post('/delete_all', { schema: { response: success() } }, async () => {
         await images.deleteAll();

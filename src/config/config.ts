@@ -61,6 +61,11 @@ export const EnvSchema = z.object({
   EMC_SESSION_SECRET: optionalSecret.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   EMC_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /** Bearer token every cache-node call must carry (nodes on a shared network); none: the cache API is open. */
+  /** Every listener: the whole request must arrive within this (a 10 MB upload at ≥ 0.7 Mbit/s). */
+  EMC_REQUEST_TIMEOUT_S: z.coerce.number().positive().max(3600).default(120),
+  EMC_HEADERS_TIMEOUT_S: z.coerce.number().positive().max(600).default(20),
+  /** A connection with no traffic either way is closed; above a load balancer's 60 s idle timeout. */
+  EMC_IDLE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(75),
   EMC_CACHE_TOKEN: optionalSecret.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
 });
 
@@ -97,6 +102,8 @@ export type Config = {
     launchTemplate: string | undefined;
   };
   uploadLimitBytes: number;
+  /** Every listener's timeouts (web, manager, cache). */
+  http: ListenerTimeouts;
   cache: {
     routing: RouterKind;
     statsIntervalMs: number;
@@ -133,6 +140,8 @@ export type Config = {
   console: ConsoleConfig | undefined;
 };
 
+export type ListenerTimeouts = { requestTimeoutMs: number; headersTimeoutMs: number; idleTimeoutMs: number };
+
 export type ConsoleConfig = {
   /** scrypt hash of the admin password; the password itself is not kept. */
   passwordHash: string;
@@ -156,6 +165,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     .refine((e) => e.EMC_BLOB_STORE !== 's3' || e.EMC_S3_BUCKET, {
       message: 'is required when EMC_BLOB_STORE=s3',
       path: ['EMC_S3_BUCKET'],
+    })
+    .refine((e) => e.EMC_HEADERS_TIMEOUT_S <= e.EMC_REQUEST_TIMEOUT_S, {
+      message: 'must not be above EMC_REQUEST_TIMEOUT_S',
+      path: ['EMC_HEADERS_TIMEOUT_S'],
     })
     .refine((e) => e.EMC_PROVIDER !== 'inprocess' || e.EMC_ROLE === 'all' || e.EMC_ROLE === 'cache', {
       // In-process shards live inside one process: web, manager and scaler must be that process.
@@ -194,6 +207,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metrics: e.EMC_METRICS === 'cloudwatch' ? { kind: 'cloudwatch', namespace: e.EMC_CW_NAMESPACE } : { kind: 'db' },
     ec2: { poolTag: e.EMC_EC2_POOL_TAG, address: e.EMC_EC2_ADDRESS, launchTemplate: e.EMC_EC2_LAUNCH_TEMPLATE },
     uploadLimitBytes: Math.round(e.EMC_UPLOAD_LIMIT_MB * 1024 * 1024),
+    http: {
+      requestTimeoutMs: e.EMC_REQUEST_TIMEOUT_S * 1000,
+      headersTimeoutMs: e.EMC_HEADERS_TIMEOUT_S * 1000,
+      idleTimeoutMs: e.EMC_IDLE_TIMEOUT_S * 1000,
+    },
     cache: {
       routing: e.EMC_ROUTING,
       statsIntervalMs: e.EMC_STATS_INTERVAL_S * 1000,

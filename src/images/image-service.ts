@@ -9,6 +9,7 @@ import { AppError } from '../http/app-error.js';
 import { databaseUnavailable } from '../http/unavailable.js';
 import { detectImageType } from './image-type.js';
 import { isStorableKey, validateKey } from './image-key.js';
+import { createKeyCount } from './key-count.js';
 import { createSingleFlight } from './single-flight.js';
 
 /** databaseUnavailable's reasons for a connection that was ended under a query (not one that could not be made). */
@@ -23,7 +24,10 @@ export interface ImageService {
   upload(key: unknown, bytes: Buffer | undefined): Promise<UploadResult>;
   /** The read path: the owner cache node first, then the database and the image store (filling the cache). */
   get(key: string): Promise<StoredImage | null>;
-  listKeys(): Promise<string[]>;
+  /** Up to `limit` keys after `after`, in key order: one page, or one batch of a streamed list. */
+  keysPage(page: { after?: string | undefined; limit: number }): Promise<string[]>;
+  /** How many images are stored (a count query, reused for a moment; no key is read). */
+  countKeys(): Promise<number>;
   deleteAll(): Promise<DeleteAllResult>;
 }
 
@@ -47,6 +51,7 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
   // Loads in flight, flagged when their key is invalidated meanwhile: such a
   // load may hold the replaced image and must not put it into the cache.
   const loading = new Map<string, { stale: boolean }>();
+  const keyCount = createKeyCount(() => db.image.count());
 
   /**
    * Compare-and-swap on the row, so concurrent replacements each delete exactly
@@ -85,6 +90,7 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
         throw err;
       }
     }, 1);
+    if (!replaced) keyCount.invalidate();
     if (replaced) {
       await invalidate(key);
       await blobs.delete(replaced).catch((err) => log.warn({ err, objectName: replaced }, 'replaced object not deleted'));
@@ -150,19 +156,26 @@ export function createImageService({ db, blobs, cache, log }: Deps): ImageServic
     return null;
   }
 
-  async function listKeys(): Promise<string[]> {
-    const rows = await db.image.findMany({ select: { key: true }, orderBy: { key: 'asc' } });
+  async function keysPage({ after, limit }: { after?: string | undefined; limit: number }): Promise<string[]> {
+    // The primary key's index serves both the range and the order: a page costs the same at any depth.
+    const rows = await db.image.findMany({
+      select: { key: true },
+      where: after === undefined ? {} : { key: { gt: after } },
+      orderBy: { key: 'asc' },
+      take: limit,
+    });
     return rows.map((r) => r.key);
   }
 
   async function deleteAll(): Promise<DeleteAllResult> {
     return gate.runExclusive(async () => {
       const { count } = await db.image.deleteMany();
+      keyCount.invalidate();
       const objects = await blobs.deleteAll();
       await cache.clear();
       return { images: count, objects };
     }, ALL);
   }
 
-  return { upload, get, listKeys, deleteAll };
+  return { upload, get, keysPage, countKeys: keyCount.get, deleteAll };
 }

@@ -24,3 +24,22 @@ export function keyPath(prefix: string, key: string): string {
   const encoded = encodeURIComponent(key);
   return prefix + (encoded === '.' || encoded === '..' ? encoded.replaceAll('.', '%2E') : encoded);
 }
+
+/**
+ * What a node accepts as a value's metadata (it answers with them as headers): an image media
+ * type (the web tier serves a hit's type as is: never text/html) and a strong ETag in the
+ * header grammar. Anything else — a CR/LF, a quote inside — would
+ * make the node's answers fail, so it is refused at the door.
+ */
+export const CONTENT_TYPE_PATTERN = '^image/[a-z0-9.+-]{1,100}$';
+export const ETAG_PATTERN = '^"[\\x21\\x23-\\x7e]{1,200}"$';
+
+const contentTypeRule = new RegExp(CONTENT_TYPE_PATTERN);
+const etagRule = new RegExp(ETAG_PATTERN);
+
+/** Why a value's metadata cannot be cached, or undefined when it can. */
+export function valueMetadataProblem(contentType: string, etag: string): string | undefined {
+  if (!contentTypeRule.test(contentType)) return `content type ${JSON.stringify(contentType.slice(0, 120))} is not an image media type`;
+  if (!etagRule.test(etag)) return `ETag ${JSON.stringify(etag.slice(0, 220))} is not a quoted strong ETag`;
+  return undefined;
+}

@@ -1,30 +1,40 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
+import type { Db } from '../db/database.js';
 import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
+import { sharedCacheToken } from './shared-cache-token.js';
 
 /**
  * The environment a cache child needs: nodes hold no database or metrics client, so only our
  * log level and the cache token. The token is a secret: it is passed, never logged.
  */
-export function childEnvOf(config: Config): Record<string, string> {
-  return {
-    EMC_LOG_LEVEL: config.logLevel,
-    ...(config.cache.token === undefined ? {} : { EMC_CACHE_TOKEN: config.cache.token }),
-  };
+export function childEnvOf(config: Config, token: string | undefined): Record<string, string> {
+  return { EMC_LOG_LEVEL: config.logLevel, ...(token === undefined ? {} : { EMC_CACHE_TOKEN: token }) };
 }
 
-export async function createProvider(config: Config, log: FastifyBaseLogger): Promise<NodeProvider> {
+/**
+ * The token every cache node of the pool is started and called with. Nodes the product starts are
+ * never open: without a configured one, `process` nodes get the fleet's generated token, which the
+ * leader starts them with and every web host reads to call them. (EC2 nodes boot with the
+ * configured one from their user-data.)
+ */
+export async function cacheTokenOf(config: Config, db: Db): Promise<string | undefined> {
+  return config.cache.token ?? (config.pool.provider === 'process' ? await sharedCacheToken(db) : undefined);
+}
+
+/** `token`: from `cacheTokenOf`. */
+export async function createProvider(config: Config, log: FastifyBaseLogger, token: string | undefined): Promise<NodeProvider> {
   switch (config.pool.provider) {
     case 'inprocess':
       return createInProcessProvider();
     case 'process':
       return createProcessProvider({
-        childEnv: childEnvOf(config),
+        childEnv: childEnvOf(config, token),
         log,
         timeoutMs: config.cache.timeoutMs,
-        token: config.cache.token,
+        token,
         // A manager's nodes outlive it and are adopted by the next leader; the embedded product's die with it.
         survive: config.role === 'manager',
       });
@@ -39,7 +49,7 @@ export async function createProvider(config: Config, log: FastifyBaseLogger): Pr
         nodePort: config.ports.cache,
         launchTemplate: config.ec2.launchTemplate,
         timeoutMs: config.cache.timeoutMs,
-        token: config.cache.token,
+        token,
         log,
       });
     }

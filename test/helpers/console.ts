@@ -5,12 +5,19 @@ export const consoleEnv = { EMC_ADMIN_PASSWORD: ADMIN_PASSWORD };
 
 /** A browser-like client for the console: keeps the session cookie, reads CSRF tokens from pages. */
 export class ConsoleClient {
-  private cookie = '';
+  private readonly jar = new Map<string, string>();
   constructor(private readonly app: FastifyInstance) {}
 
+  /** The session cookie and the login form's token cookie, as a browser would keep them. */
+  get cookie(): string {
+    return [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
   private remember(res: LightMyRequestResponse): LightMyRequestResponse {
-    const set = res.cookies.find((c) => c.name === 'emc.sid');
-    if (set) this.cookie = `emc.sid=${set.value}`;
+    for (const set of res.cookies) {
+      if (set.value === '' || (set.expires && set.expires.getTime() < Date.now())) this.jar.delete(set.name);
+      else this.jar.set(set.name, set.value);
+    }
     return res;
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { CacheStore } from '../../cache/cache-store.js';
 import type { CacheValue } from '../../cache/cache-types.js';
-import { CONTENT_TYPE_HEADER, ETAG_HEADER, LOOKUPS_HEADER, MAX_LOOKUPS, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
+import { CONTENT_TYPE_HEADER, CONTENT_TYPE_PATTERN, ETAG_HEADER, ETAG_PATTERN, LOOKUPS_HEADER, MAX_LOOKUPS, MISS, MISS_HEADER } from '../../pool/cache-node-protocol.js';
 import { acceptBinaryBodies, CACHE_BODY_LIMIT } from './binary-body.js';
 import { BinarySchema, FlagSchema, KeyParamsSchema, type KeyParams } from './cache-schemas.js';
 
@@ -26,7 +26,10 @@ const write: RouteShorthandOptions = {
     headers: {
       type: 'object',
       required: [CONTENT_TYPE_HEADER, ETAG_HEADER],
-      properties: { [CONTENT_TYPE_HEADER]: { type: 'string' }, [ETAG_HEADER]: { type: 'string' } },
+      properties: {
+        [CONTENT_TYPE_HEADER]: { type: 'string', pattern: CONTENT_TYPE_PATTERN },
+        [ETAG_HEADER]: { type: 'string', pattern: ETAG_PATTERN },
+      },
     },
     body: BinarySchema,
     response: { 200: FlagSchema('stored') },

@@ -27,11 +27,11 @@ export const consoleSession = fastifyPlugin<{ config: ConsoleConfig }>(async (ap
   await app.register(fastifySession, {
     secret: config.sessionSecret,
     cookieName: 'emc.sid',
-    store: createSessionStore({ ttlMs: SESSION_TTL_MS }),
+    store: createSessionStore({ db: app.services.db, ttlMs: SESSION_TTL_MS }),
     saveUninitialized: false,
-    // Behind a TLS-terminating proxy (EMC_TRUST_PROXY) the cookie is `Secure` on HTTPS requests.
-    // 'auto' is not used without one: on plain HTTP it would also weaken SameSite to Lax.
-    cookie: { httpOnly: true, sameSite: 'strict', secure: config.trustProxy ? 'auto' : false, path: '/', maxAge: SESSION_TTL_MS },
+    // Behind a TLS-terminating proxy (EMC_TRUST_PROXY) the cookie is always `Secure`: a plain-HTTP
+    // request gets none ('auto' would hand it one with SameSite weakened to Lax).
+    cookie: { httpOnly: true, sameSite: 'strict', secure: config.trustProxy, path: '/', maxAge: SESSION_TTL_MS },
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
 });

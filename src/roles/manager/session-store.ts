@@ -1,25 +1,38 @@
 import type { SessionStore } from '@fastify/session';
-import { LRUCache } from 'lru-cache';
+import type { Db } from '../../db/database.js';
 
 type Session = Parameters<SessionStore['set']>[1];
 
 /**
- * Sessions in memory, bounded in number and age, so a flood of anonymous visits
- * to the login page cannot grow the process without end.
+ * Console sessions in the database (table ConsoleSession), so every manager behind a load
+ * balancer sees the same ones and a restart keeps them. Only logged-in sessions reach it
+ * (saveUninitialized is off and the login form needs no session), so anonymous visits cost
+ * no row and cannot evict anyone. Expired rows are swept whenever a session is written.
  */
-export function createSessionStore({ max = 10_000, ttlMs }: { max?: number; ttlMs: number }): SessionStore {
-  const sessions = new LRUCache<string, Session>({ max, ttl: ttlMs });
+export function createSessionStore({ db, ttlMs }: { db: Db; ttlMs: number }): SessionStore {
+  const settle = (work: Promise<unknown>, callback: (err?: unknown) => void) => {
+    work.then(() => callback(), callback);
+  };
   return {
     set(id, session, callback) {
-      sessions.set(id, session);
-      callback();
+      const expiresAt = new Date(Date.now() + ttlMs);
+      const data = JSON.stringify(session);
+      settle(
+        Promise.all([
+          db.consoleSession.upsert({ where: { id }, create: { id, data, expiresAt }, update: { data, expiresAt } }),
+          db.consoleSession.deleteMany({ where: { expiresAt: { lt: new Date() } } }),
+        ]),
+        callback,
+      );
     },
     get(id, callback) {
-      callback(null, sessions.get(id) ?? null);
+      db.consoleSession.findUnique({ where: { id } }).then(
+        (row) => callback(null, row && row.expiresAt > new Date() ? (JSON.parse(row.data) as Session) : null),
+        (err) => callback(err, null),
+      );
     },
     destroy(id, callback) {
-      sessions.delete(id);
-      callback();
+      settle(db.consoleSession.deleteMany({ where: { id } }), callback);
     },
   };
 }

@@ -2,6 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../http/app-error.js';
 import { readUploadForm } from '../../http/read-upload.js';
+import { createWorkGate } from '../../http/work-gate.js';
+
+/** Keys on one page of /keys: the page stays small and fast however many images are stored. */
+export const KEYS_PAGE_SIZE = 100;
+
+const keysPageQuery = {
+  querystring: { type: 'object', properties: { after: { type: 'string', maxLength: 1024 } } },
+} as const;
 
 const keyQuery = {
   querystring: { type: 'object', properties: { key: { type: 'string' } } },
@@ -14,7 +22,7 @@ export function pages(config: Config): FastifyPluginAsync {
     const { images } = app.services;
 
     app.get('/', async (_request, reply) =>
-      reply.viewAsync('pages/home.hbs', { title: 'Home', nav: { home: true }, keyCount: (await images.listKeys()).length }),
+      reply.viewAsync('pages/home.hbs', { title: 'Home', nav: { home: true }, keyCount: await images.countKeys() }),
     );
 
     app.get('/upload', async (_request, reply) =>
@@ -53,9 +61,16 @@ export function pages(config: Config): FastifyPluginAsync {
       });
     });
 
-    app.get('/keys', async (_request, reply) => {
-      const keys = await images.listKeys();
-      return reply.viewAsync('pages/keys.hbs', { title: 'All keys', nav: { keys: true }, keys });
+    // Paged by key (`?after=<last key shown>`), not by offset: a deep page costs what the first does.
+    const keysGate = createWorkGate({ concurrency: 1, queue: 64, busy: 'too many key listings at once; try again shortly' });
+    app.get<{ Querystring: { after?: string } }>('/keys', { schema: keysPageQuery }, async (request, reply) => {
+      const after = request.query.after || undefined;
+      return keysGate(async () => {
+        const [page, total] = await Promise.all([images.keysPage({ after, limit: KEYS_PAGE_SIZE + 1 }), images.countKeys()]);
+        const keys = page.slice(0, KEYS_PAGE_SIZE);
+        const next = page.length > KEYS_PAGE_SIZE ? keys.at(-1) : undefined;
+        return reply.viewAsync('pages/keys.hbs', { title: 'All keys', nav: { keys: true }, keys, total, after, next, pageSize: KEYS_PAGE_SIZE });
+      });
     });
   };
 }
