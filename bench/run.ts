@@ -11,9 +11,10 @@ import { memoryBench } from './memory.js';
 import { missPathBench } from './miss-path.js';
 import { resizeHitRateBench } from './resize-hit-rate.js';
 import { routingBench } from './routing.js';
+import { startTimeBench } from './start-time.js';
 import { uploadsBench } from './uploads.js';
 
-const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench];
+const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench, startTimeBench];
 
 function positiveNumber(name: string, fallback: number): number {
   const raw = process.env[name];
