@@ -19,6 +19,20 @@ export async function createDatabase(adminUrl: string, name: string, template?: 
   }
 }
 
+/** Drops the database `url` names (refused while a connection to it is open). */
+export async function dropDatabase(url: string): Promise<void> {
+  const admin = new URL(url);
+  const name = admin.pathname.slice(1);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.href });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A new database copied from the run's template; returns its URL. */
 export async function createSuiteDatabase(templateUrl: string): Promise<string> {
   const url = new URL(templateUrl);

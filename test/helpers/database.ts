@@ -1,6 +1,7 @@
 // Database helpers that do not load the app, so storage-level tests stay independent of it.
+import { after } from 'node:test';
 import pg from 'pg';
-import { createSuiteDatabase, TEMPLATE_URL_VARIABLE } from '../harness/suite-database.js';
+import { createSuiteDatabase, dropDatabase, TEMPLATE_URL_VARIABLE } from '../harness/suite-database.js';
 
 export type TestDatabase = 'sqlite' | 'postgres';
 
@@ -14,6 +15,9 @@ const NO_SERVER = 'no PostgreSQL for this suite: run it through `npm test -- <fi
  * the migrated template on the server `npm test` started (test/runner.ts).
  */
 export const postgresUrl = externalUrl ?? (templateUrl ? await createSuiteDatabase(templateUrl) : 'postgres://postgres@no-test-server.invalid/none');
+// Dropped when the suite ends, if nothing holds it open any more: each copy is a few MB and a
+// run makes dozens. Only a saving: what is left goes with the run's server.
+if (!externalUrl && templateUrl) after(() => dropDatabase(postgresUrl).catch(() => undefined));
 export const databases: TestDatabase[] = ['sqlite', 'postgres'];
 /** The database of tests that name none: `EMC_TEST_DATABASE=postgres` reruns them on PostgreSQL. */
 export const defaultDatabase: TestDatabase = process.env.EMC_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
