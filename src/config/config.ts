@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
-import { generatePassword, hashPassword } from '../roles/manager/admin-password.js';
+import { GENERATED_PASSWORD_COST, generatePassword, hashPassword } from '../roles/manager/admin-password.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../scaling/node-provider.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
@@ -210,7 +210,7 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
     adminToken: e.EMC_ADMIN_TOKEN,
     console: needsConsole
       ? {
-          passwordHash: hashPassword(e.EMC_ADMIN_PASSWORD ?? generatedPassword!),
+          passwordHash: e.EMC_ADMIN_PASSWORD ? hashPassword(e.EMC_ADMIN_PASSWORD) : hashPassword(generatedPassword!, GENERATED_PASSWORD_COST),
           generatedPassword,
           sessionSecret: e.EMC_SESSION_SECRET ?? randomBytes(32).toString('hex'),
           trustProxy: e.EMC_TRUST_PROXY === 'true',
