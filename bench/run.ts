@@ -11,12 +11,13 @@ import { memoryBench } from './memory.js';
 import { missPathBench } from './miss-path.js';
 import { resizeHitRateBench } from './resize-hit-rate.js';
 import { routingBench } from './routing.js';
+import { startTimeBench } from './start-time.js';
 import { underChangeBench } from './under-change.js';
 import { uploadsBench } from './uploads.js';
 import { assertWrk } from './wrk.js';
 
 // A new benchmark is one module exporting a Bench, added here under its own letter.
-const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench, underChangeBench];
+const ALL: Bench[] = [hitPathBench, missPathBench, uploadsBench, routingBench, resizeHitRateBench, memoryBench, underChangeBench, startTimeBench];
 
 function positiveNumber(name: string, fallback: number): number {
   const raw = process.env[name];

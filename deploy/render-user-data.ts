@@ -51,7 +51,7 @@ export const REQUIRED: Record<Role, readonly Requirement[]> = {
  * joins and on every reconcile) and reads its /stats to publish them. So its user-data
  * carries no secret but EMC_CACHE_TOKEN, and anything else given for it is refused.
  */
-export const CACHE_READS: ReadonlySet<string> = new Set(['EMC_HOST', 'EMC_CACHE_PORT', 'EMC_CACHE_TOKEN', 'EMC_LOG_LEVEL', 'EMC_NODE_ID']);
+export const CACHE_READS: ReadonlySet<string> = new Set(['EMC_HOST', 'EMC_CACHE_PORT', 'EMC_CACHE_TOKEN', 'EMC_LOG_LEVEL', 'EMC_LOG_FORMAT', 'EMC_NODE_ID']);
 
 /** Set unless given: listen on the instance's interfaces, keep data in the unit's StateDirectory (not for a cache node). */
 export function defaultsFor(role: Role): Record<string, string> {

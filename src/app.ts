@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { logOutput } from './config/log-output.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerCrossSiteGuard } from './http/cross-site-guard.js';
 import { timeoutServerFactory } from './http/listener-timeouts.js';
@@ -50,6 +51,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      stream: await logOutput(config),
       // Cache children log into their parent's output; the node id tells them apart.
       base: { role: listener, ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}) },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },

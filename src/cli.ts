@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const env = { ...process.env, ...(values.role ? { EMC_ROLE: values.role } : {}) };
-  const config = loadConfig(env);
+  const config = loadConfig(env, { stdoutIsTTY: process.stdout.isTTY === true });
   if (command === 'migrate') {
     const { migrate } = await import('./db/migrate.js');
     const applied = await migrate(config.database);

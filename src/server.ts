@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp, type Listener } from './app.js';
 import type { Config } from './config/config.js';
+import { logOutput } from './config/log-output.js';
 
 export type Running = { log: FastifyBaseLogger; close(): Promise<void> };
 
@@ -44,7 +45,7 @@ export async function startRole(config: Config): Promise<Running> {
 
 /** The scaler serves no HTTP: it runs the scaling loop, which only records desired sizes. */
 async function startScaler(config: Config): Promise<Running> {
-  const log = pino({ level: config.logLevel, base: { role: 'scaler' } });
+  const log = pino({ level: config.logLevel, base: { role: 'scaler' } }, await logOutput(config));
   const { createServices } = await import('./services.js');
   const services = await createServices(config, log);
   services.start();

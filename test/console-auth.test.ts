@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
+import { verifyPassword } from '../src/roles/manager/admin-password.js';
 import { buildTestApp } from './helpers/app.js';
 import { ADMIN_PASSWORD, ConsoleClient, consoleEnv, loggedIn } from './helpers/console.js';
 
@@ -69,9 +70,11 @@ test('the console refuses to start without a password, except role all on loopba
   assert.throws(() => loadConfig({ EMC_ROLE: 'all', EMC_HOST: '0.0.0.0' }), /EMC_ADMIN_PASSWORD/);
   const local = loadConfig({ EMC_ROLE: 'all' });
   assert.match(local.console!.generatedPassword!, /^[\w-]{16}$/);
+  assert.ok(verifyPassword(local.console!.generatedPassword!, local.console!.passwordHash), 'the generated password logs in');
+  assert.ok(!verifyPassword('another-password', local.console!.passwordHash));
   const given = loadConfig({ EMC_ROLE: 'manager', EMC_PROVIDER: 'process', EMC_ADMIN_PASSWORD: ADMIN_PASSWORD });
   assert.equal(given.console!.generatedPassword, undefined);
-  assert.match(given.console!.passwordHash, /^scrypt\$/);
+  assert.match(given.console!.passwordHash, /^scrypt\$32768\$/, 'a chosen password gets the full cost');
   assert.ok(!JSON.stringify(given).includes(ADMIN_PASSWORD), 'the password itself is not kept');
   assert.throws(() => loadConfig({ EMC_ROLE: 'manager', EMC_PROVIDER: 'process', EMC_ADMIN_PASSWORD: 'short' }), /at least 8 characters/);
   assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process' }).console, undefined);

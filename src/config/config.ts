@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
-import { generatePassword, hashPassword } from '../roles/manager/admin-password.js';
+import { GENERATED_PASSWORD_COST, generatePassword, hashPassword } from '../roles/manager/admin-password.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../scaling/node-provider.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
@@ -56,6 +56,8 @@ export const EnvSchema = z.object({
   EMC_RESIZE_WAIT_S: z.coerce.number().min(0).max(55).default(20),
   EMC_POOL_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   EMC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: human-readable lines when standard output is a terminal, JSON lines otherwise. */
+  EMC_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   EMC_ADMIN_TOKEN: optionalSecret,
   EMC_ADMIN_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 8, 'must be at least 8 characters'),
   EMC_SESSION_SECRET: optionalSecret.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
@@ -135,6 +137,8 @@ export type Config = {
     reconcileIntervalMs: number;
   };
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
+  /** `pretty` for a person at a terminal, `json` for log collectors. */
+  logFormat: 'pretty' | 'json';
   adminToken: string | undefined;
   /** Only for roles that serve the console (manager, all). */
   console: ConsoleConfig | undefined;
@@ -157,7 +161,10 @@ const loopback = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** What the process writes to; decides EMC_LOG_FORMAT=auto. */
+export type Output = { stdoutIsTTY: boolean };
+
+export function loadConfig(env: Record<string, string | undefined>, output: Output = { stdoutIsTTY: false }): Config {
   const parsed = EnvSchema.refine((e) => e.EMC_MIN_NODES <= e.EMC_MAX_NODES, {
     message: 'must not be above EMC_MAX_NODES',
     path: ['EMC_MIN_NODES'],
@@ -231,10 +238,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reconcileIntervalMs: e.EMC_RECONCILE_S * 1000,
     },
     logLevel: e.EMC_LOG_LEVEL,
+    logFormat: e.EMC_LOG_FORMAT === 'auto' ? (output.stdoutIsTTY ? 'pretty' : 'json') : e.EMC_LOG_FORMAT,
     adminToken: e.EMC_ADMIN_TOKEN,
     console: needsConsole
       ? {
-          passwordHash: hashPassword(e.EMC_ADMIN_PASSWORD ?? generatedPassword!),
+          passwordHash: e.EMC_ADMIN_PASSWORD ? hashPassword(e.EMC_ADMIN_PASSWORD) : hashPassword(generatedPassword!, GENERATED_PASSWORD_COST),
           generatedPassword,
           sessionSecret: e.EMC_SESSION_SECRET ?? randomBytes(32).toString('hex'),
           trustProxy: e.EMC_TRUST_PROXY === 'true',

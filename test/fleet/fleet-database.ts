@@ -27,9 +27,9 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Drops and recreates `name` (it must be this harness's own: emc_i12fleet_*). */
+/** Drops and recreates `name` (it must be this harness's own: emc_fleet_*). */
 export async function createFleetDatabase(name: string): Promise<FleetDatabase> {
-  if (!/^emc_i12fleet_\w+$/.test(name)) throw new Error(`not a fleet database name: ${name}`);
+  if (!/^emc_fleet_\w+$/.test(name)) throw new Error(`not a fleet database name: ${name}`);
   await admin(async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${name}`);

@@ -58,7 +58,7 @@ export type Fleet = {
 
 export type FleetOptions = {
   provider: ProviderKind;
-  /** Names the database (emc_i12fleet_<name>) and the namespace (i12f-<name>w2). */
+  /** Names the database (emc_fleet_<name>) and the namespace (emcf-<name>w2). */
   name: string;
   /** 10.212.<octet>.0/29 holds the second web host's links. */
   octet: number;
@@ -89,14 +89,14 @@ async function untilLogged(process: RoleProcess, text: string, timeoutMs: number
 }
 
 export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes = 4 }: FleetOptions): Promise<Fleet> {
-  const logDir = mkdtempSync(join(tmpdir(), `i12f-${name}-`));
+  const logDir = mkdtempSync(join(tmpdir(), `emcf-${name}-`));
   const started: { close(): unknown }[] = [];
   const closeAll = async () => {
     for (const resource of started.reverse()) await resource.close();
     killAllGroups();
   };
   try {
-    const db = await createFleetDatabase(`emc_i12fleet_${name}`);
+    const db = await createFleetDatabase(`emc_fleet_${name}`);
     started.push(db);
     const web2Host = createNetnsHost(`${name}w2`, octet);
     started.push({ close: () => web2Host.destroy() });
@@ -123,8 +123,8 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       started.push(moto);
       const s3 = await startFleetAws(join(logDir, 'moto-s3.log'));
       started.push(s3);
-      const poolTag = `i12f-${name}`;
-      const bucket = `i12f-${name}-images`;
+      const poolTag = `emcf-${name}`;
+      const bucket = `emcf-${name}-images`;
       await moto.createPool(poolTag, maxNodes + 1);
       await s3.createBucket(bucket);
       const cachePort = await freePort();

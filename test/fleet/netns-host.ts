@@ -52,12 +52,12 @@ function link(netns: string, outer: string, inner: string, net: string, base: nu
 }
 
 /**
- * `name`: a short label (the namespace and links are `i12f-<name>…`, at most 5 characters);
+ * `name`: a short label (the namespace and links are `emcf-<name>…`, at most 5 characters);
  * `octet`: picks the addresses 10.212.<octet>.0/30 (the host) and 10.212.<octet>.4/30 (the cut link).
  */
 export function createNetnsHost(name: string, octet: number): NetnsHost {
-  const netns = `i12f-${name}`;
-  const [main, mainInner, cutOuter, cutInner] = ['m', 'n', 'c', 'd'].map((s) => `i12f-${name}${s}`) as [string, string, string, string];
+  const netns = `emcf-${name}`;
+  const [main, mainInner, cutOuter, cutInner] = ['m', 'n', 'c', 'd'].map((s) => `emcf-${name}${s}`) as [string, string, string, string];
   const net = `10.212.${octet}`;
   const destroy = () => removeLeftovers(netns, [main, cutOuter]);
   destroy();

@@ -7,11 +7,17 @@ const P = 1;
 const KEY_LENGTH = 32;
 const MAX_MEM = 64 * 1024 * 1024;
 
+/**
+ * The cost for a password from generatePassword(): 96 random bits leave no guess near it, so
+ * stretching buys nothing there, and the full cost would take ~90 ms of every `npm start`.
+ */
+export const GENERATED_PASSWORD_COST = 1 << 10;
+
 /** `scrypt$N$r$p$salt$hash`, so the cost can change without breaking stored hashes. */
-export function hashPassword(password: string): string {
+export function hashPassword(password: string, cost = N): string {
   const salt = randomBytes(16);
-  const hash = scryptSync(password, salt, KEY_LENGTH, { N, r: R, p: P, maxmem: MAX_MEM });
-  return ['scrypt', N, R, P, salt.toString('base64'), hash.toString('base64')].join('$');
+  const hash = scryptSync(password, salt, KEY_LENGTH, { N: cost, r: R, p: P, maxmem: MAX_MEM });
+  return ['scrypt', cost, R, P, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
 export function verifyPassword(password: string, stored: string): boolean {
