@@ -32,14 +32,17 @@ const s3: Requirement[] = [
 const ec2: Requirement = { name: 'EMC_PROVIDER', pattern: /^ec2$/, hint: 'must be ec2: the cache nodes are EC2 instances' };
 const poolTag: Requirement = { name: 'EMC_EC2_POOL_TAG', hint: 'the value of the emc:pool tag on the cache instances' };
 const adminPassword: Requirement = { name: 'EMC_ADMIN_PASSWORD', hint: 'the manager console login (at least 8 characters)' };
+// EC2 nodes boot from their user-data, not from a provider that could hand them a generated
+// token: without this the cache API would be open to everything on the VPC.
+const cacheToken: Requirement = { name: 'EMC_CACHE_TOKEN', hint: 'the bearer token every cache-node call carries (the same on web, manager and cache hosts; at least 16 characters)' };
 
 /** What each role cannot run without on AWS (the app's own defaults are for one laptop). */
 export const REQUIRED: Record<Role, readonly Requirement[]> = {
   // web and scaler only record desired sizes; the leader manager alone reaches the instances (EMC_PROVIDER=ec2 keeps split roles off in-process shards).
-  web: [postgres, ...s3, ec2],
-  manager: [postgres, ...s3, ec2, poolTag, adminPassword],
-  // Nothing: the manager sends a node the shared cache configuration when it joins.
-  cache: [],
+  web: [postgres, ...s3, ec2, cacheToken],
+  manager: [postgres, ...s3, ec2, poolTag, adminPassword, cacheToken],
+  // Only its token: the manager sends a node the shared cache configuration when it joins.
+  cache: [cacheToken],
   scaler: [postgres, ec2],
   // One self-contained host: embedded SQLite and files under EMC_DATA_DIR unless told otherwise.
   all: [adminPassword],

@@ -172,8 +172,8 @@ const shared = { DATABASE_URL: database, EMC_METRICS: 'cloudwatch', EMC_CW_NAMES
 const s3 = { EMC_BLOB_STORE: 's3', EMC_S3_BUCKET: 'emc-images-123', EMC_S3_PREFIX: 'images/' };
 const ec2 = { EMC_PROVIDER: 'ec2', EMC_EC2_POOL_TAG: 'prod' };
 const examples: Record<string, Record<string, string>> = {
-  web: { ...shared, ...s3, ...ec2, EMC_ADMIN_TOKEN: 'token-token-token', EMC_TRUST_PROXY: 'true' },
-  manager: { ...shared, ...s3, ...ec2, EMC_ADMIN_PASSWORD: 'correct horse battery', EMC_SESSION_SECRET: 'x'.repeat(40) },
+  web: { ...shared, ...s3, ...ec2, EMC_CACHE_TOKEN: 'cache-token-cache-token', EMC_ADMIN_TOKEN: 'token-token-token', EMC_TRUST_PROXY: 'true' },
+  manager: { ...shared, ...s3, ...ec2, EMC_CACHE_TOKEN: 'cache-token-cache-token', EMC_ADMIN_PASSWORD: 'correct horse battery', EMC_SESSION_SECRET: 'x'.repeat(40) },
   cache: { EMC_CACHE_TOKEN: 'cache-token-cache-token', EMC_CACHE_PORT: '5001', EMC_LOG_LEVEL: 'info' },
   scaler: { ...shared, ...ec2, EMC_SCALER_INTERVAL_S: '60' },
   all: { EMC_ADMIN_PASSWORD: 'correct horse battery' },
@@ -276,15 +276,16 @@ test('user-data refuses what the app itself would refuse, typos, EMC_ROLE contra
 });
 
 test('a cache node gets no database credentials, metrics settings or data folder: the renderer refuses them', () => {
-  assert.deepEqual(REQUIRED.cache, []);
+  // Its token is all a cache node needs: EC2 nodes boot from user-data, so nothing else could give them one.
+  assert.deepEqual(REQUIRED.cache.map((r) => r.name), ['EMC_CACHE_TOKEN']);
   assert.ok(!CACHE_READS.has('DATABASE_URL'));
   for (const name of ['DATABASE_URL', 'EMC_DB_POOL_SIZE', 'EMC_METRICS', 'EMC_CW_NAMESPACE', 'EMC_STATS_INTERVAL_S', 'EMC_DATA_DIR', 'EMC_PROVIDER', 'EMC_ADMIN_PASSWORD']) {
     const value = { DATABASE_URL: database, EMC_DB_POOL_SIZE: '5', EMC_METRICS: 'cloudwatch', EMC_CW_NAMESPACE: 'N', EMC_STATS_INTERVAL_S: '5', EMC_DATA_DIR: '/x', EMC_PROVIDER: 'ec2', EMC_ADMIN_PASSWORD: 'correct horse battery' }[name]!;
     assert.throws(() => renderUserData('cache', { ...examples.cache, [name]: value }), { message: new RegExp(`^${name}: a cache node does not read it`) }, name);
   }
-  const text = renderUserData('cache', {});
+  const text = renderUserData('cache', examples.cache!);
   assert.doesNotMatch(text, /DATABASE_URL|EMC_DATA_DIR|EMC_METRICS/);
-  assert.ok(renderUserData('cache', { EMC_NODE_ID: 'cache-1', NODE_OPTIONS: '--max-old-space-size=512' }).includes('NODE_OPTIONS="--max-old-space-size=512"'));
+  assert.ok(renderUserData('cache', { ...examples.cache, EMC_NODE_ID: 'cache-1', NODE_OPTIONS: '--max-old-space-size=512' }).includes('NODE_OPTIONS="--max-old-space-size=512"'));
   // The other roles still get the data folder default.
   assert.match(renderUserData('all', examples.all!), /EMC_DATA_DIR="\/var\/lib\/elastic-memcache"/);
 });
