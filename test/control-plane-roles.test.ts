@@ -91,8 +91,15 @@ async function startFleet(t: TestContext) {
 
 const api = (origin: string, query: string) => fetch(`${origin}/api/configure_cache?${query}`, { method: 'POST' }).then(async (r) => ({ status: r.status, body: (await r.json()) as { numNodes: number; error: { message: string } } }));
 
-async function nodeConfig(address: string): Promise<[string, number]> {
-  const stats = (await (await fetch(`${address}/stats`)).json()) as { policy: string; capacityBytes: number };
+/** The token the fleet generated for its nodes (none is configured here): the leader starts them with it. */
+async function cacheToken(fleet: Fleet): Promise<string> {
+  return (await fleet.sql.query(`SELECT value FROM "SharedSecret" WHERE name = 'cache-token'`)).rows[0].value;
+}
+
+async function nodeConfig(address: string, token: string): Promise<[string, number]> {
+  const answer = await fetch(`${address}/stats`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(answer.status, 200, `${address}/stats`);
+  const stats = (await answer.json()) as { policy: string; capacityBytes: number };
   return [stats.policy, stats.capacityBytes];
 }
 
@@ -138,7 +145,9 @@ test('managers, web and scaler as processes: one leader applies every change, fa
     assert.equal(configured.status, 200, JSON.stringify(configured.body));
     const members = await fleet.members();
     assert.equal(members.length, 5);
-    for (const m of members) assert.deepEqual(await nodeConfig(m.address), ['RR', 16 << 20], `${m.id} runs the new configuration`);
+    const token = await cacheToken(fleet);
+    assert.equal((await fetch(`${members[0]!.address}/stats`)).status, 401, 'a node the product started is never open');
+    for (const m of members) assert.deepEqual(await nodeConfig(m.address, token), ['RR', 16 << 20], `${m.id} runs the new configuration`);
   });
 
   await t.test('a node that dies in manual mode is replaced to keep the desired size', async () => {
