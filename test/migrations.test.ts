@@ -9,7 +9,7 @@ import { migrate } from '../src/db/migrate.js';
 import { readMigrations } from '../src/db/migration-files.js';
 import { postgresUrl, resetPostgres } from './helpers/app.js';
 
-const expectedTables = ['CacheConfig', 'ConsoleSession', 'Image', 'MetricSample', 'PoolNode', 'PoolState', 'ScalerPolicy', 'ScalingEvent', 'SharedSecret', '_prisma_migrations'];
+const expectedTables = ['CacheConfig', 'ConsoleSession', 'Image', 'MetricSample', 'PoolNode', 'PoolState', 'ScalerPolicy', 'ScalingEvent', 'SharedSecret', 'WorkerPolicy', 'WorkerSample', '_prisma_migrations'];
 
 test('SQLite: processes migrating at once apply each migration exactly once', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'emc-migrate-'));
