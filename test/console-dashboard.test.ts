@@ -24,7 +24,9 @@ test('the dashboard page has six charts and loads its scripts from files only', 
   const series = [...res.body.matchAll(/<canvas data-series="(\w+)"/g)].map((m) => m[1]);
   assert.deepEqual(series, ['nodes', 'missRate', 'hitRate', 'items', 'bytes', 'requests']);
   assert.match(res.body, /<script src="\/vendor\/chartjs\/chart\.umd\.js"[^>]*><\/script>/);
-  assert.match(res.body, /<script src="\/static\/js\/dashboard\.js"[^>]*><\/script>/);
+  assert.match(res.body, /<script src="\/static\/js\/minute-charts\.js"[^>]*><\/script>/);
+  assert.match(res.body, /data-source="\/dashboard\/data\.json"/);
+  assert.doesNotMatch(res.body, /Web pool/, 'no web pool, no web pool charts');
   const scripts = [...res.body.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.equal(scripts.length, 2);
   for (const [, attributes, content] of scripts) {
@@ -83,8 +85,9 @@ test('the data has 30 one-minute points ending now, count-weighted rates, and nu
   const three = indexOf(threeAgo);
   assert.ok(ten >= 0 && three > ten);
   const at = (i: number) => Object.fromEntries(Object.entries(data.series).map(([name, values]) => [name, values[i]]));
-  assert.deepEqual(at(ten), { nodes: 2, missRate: 0.1, hitRate: 0.9, items: 12, bytes: 4000, requests: 107 });
-  assert.deepEqual(at(three), { nodes: 1, missRate: 0.75, hitRate: 0.25, items: 6, bytes: 2_097_152, requests: 4 });
+  const noWorkers = { workers: null, cpu: null };
+  assert.deepEqual(at(ten), { nodes: 2, missRate: 0.1, hitRate: 0.9, items: 12, bytes: 4000, requests: 107, ...noWorkers });
+  assert.deepEqual(at(three), { nodes: 1, missRate: 0.75, hitRate: 0.25, items: 6, bytes: 2_097_152, requests: 4, ...noWorkers });
   for (const [name, values] of Object.entries(data.series)) {
     assert.equal(values.length, 30, name);
     values.forEach((value, i) => {
@@ -102,7 +105,7 @@ test('Chart.js is served from our own origin, and nothing else from its folder',
   assert.equal((await client.get('/vendor/chartjs/chart.cjs')).statusCode, 404);
   assert.equal((await client.get('/vendor/chartjs/../package.json')).statusCode, 404);
 
-  const script = await client.get('/static/js/dashboard.js');
+  const script = await client.get('/static/js/minute-charts.js');
   assert.equal(script.statusCode, 200);
   assert.match(script.headers['content-type'] as string, /javascript/);
 });

@@ -1,4 +1,5 @@
-// The console dashboard: polls /dashboard/data.json and draws one Chart.js line chart per series.
+// The console's minute charts (the dashboard, a worker's page): polls the JSON named by the
+// page's `data-source` and draws one Chart.js line chart per `canvas[data-series]`.
 // Loaded as a file because the CSP forbids inline scripts.
 'use strict';
 
@@ -15,9 +16,15 @@
     items: { label: 'Items', integer: true, color: '#6d28d9' },
     bytes: { label: 'Total size', unit: ' MB', map: scaled(1 / MB), digits: 2, color: '#0e7490' },
     requests: { label: 'Requests', integer: true, color: '#b45309' },
+    workers: { label: 'Healthy workers', integer: true, color: '#0b6bcb' },
+    // CPU of one core; a busy process can pass 100 % for a moment (its GC threads), so no hard max.
+    cpu: { label: 'CPU', unit: ' %', suggestedMax: 100, map: scaled(100), digits: 1, color: '#be123c' },
+    bytesIn: { label: 'Bytes in', unit: ' KB', map: scaled(1 / 1024), digits: 1, color: '#0e7490' },
+    bytesOut: { label: 'Bytes out', unit: ' KB', map: scaled(1 / 1024), digits: 1, color: '#6d28d9' },
   };
 
   const charts = new Map();
+  const source = document.querySelector('[data-source]');
   const errorBox = document.getElementById('dashboard-error');
   const updatedAt = document.getElementById('last-updated');
   const nodeCount = document.getElementById('current-nodes');
@@ -64,9 +71,10 @@
             beginAtZero: true,
             min: 0,
             max: spec.max,
+            suggestedMax: spec.suggestedMax,
             ticks: {
               precision: spec.integer ? 0 : undefined,
-              callback: spec.max ? (v) => `${v} %` : undefined,
+              callback: spec.unit === ' %' ? (v) => `${v} %` : undefined,
             },
           },
         },
@@ -84,8 +92,11 @@
       chart.data.datasets[0].data = spec.map ? values.map(spec.map) : values;
       chart.update('none');
     }
-    nodeCount.textContent = String(data.currentNodes);
-    nodeUnit.textContent = data.currentNodes === 1 ? 'node' : 'nodes';
+    // Only the dashboard says how many nodes the pool has now.
+    if (nodeCount && typeof data.currentNodes === 'number') {
+      nodeCount.textContent = String(data.currentNodes);
+      nodeUnit.textContent = data.currentNodes === 1 ? 'node' : 'nodes';
+    }
     updatedAt.textContent = hhmmss(new Date(data.generatedAt));
     updatedAt.dateTime = data.generatedAt;
   }
@@ -103,9 +114,14 @@
 
   async function refresh() {
     try {
-      const res = await fetch('/dashboard/data.json', { headers: { accept: 'application/json' }, cache: 'no-store' });
+      const res = await fetch(source.dataset.source, { headers: { accept: 'application/json' }, cache: 'no-store' });
       if (res.status === 401) {
-        showError('Your console session has ended; the charts show the last data received.', { href: '/login?next=%2Fdashboard', text: 'Log in again' });
+        const next = encodeURIComponent(location.pathname);
+        showError('Your console session has ended; the charts show the last data received.', { href: `/login?next=${next}`, text: 'Log in again' });
+        return;
+      }
+      if (res.status === 404) {
+        showError('This page no longer exists (the worker was removed); the charts show the last data received.', { href: '/workers', text: 'Back to the workers' });
         return;
       }
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
