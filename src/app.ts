@@ -23,6 +23,8 @@ export type BuildOptions = {
   /** Shared with other listeners of the same process; the app then does not close them. */
   services?: Services;
   overrides?: ServiceOverrides;
+  /** Ends this process cleanly; the console's "stop everything" calls it once both pools are at 0. */
+  shutdown?: () => void;
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,7 +91,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(webRole(config));
   } else {
     const { managerRole } = await import('./roles/manager/manager-role.js');
-    await app.register(managerRole(config));
+    await app.register(managerRole(config, options.shutdown));
   }
   return app;
 }

@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command !== 'start') throw new ConfigError(`unknown command "${command}"\n${usage}`);
-  const running = await startRole(config);
+  // The console's "stop everything" ends the process the same way a signal does.
+  const running = await startRole(config, { shutdown: () => stop('console: stop everything') });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -13,14 +13,17 @@ const listenersOf: Record<Exclude<Config['role'], 'scaler'>, Listener[]> = {
   cache: ['cache'],
 };
 
-/** Starts every listener of the role on its port, sharing one set of services. */
-export async function startRole(config: Config): Promise<Running> {
+/**
+ * Starts every listener of the role on its port, sharing one set of services. `shutdown` is how
+ * the console may end the process (the caller's clean stop).
+ */
+export async function startRole(config: Config, { shutdown }: { shutdown?: () => void } = {}): Promise<Running> {
   if (config.role === 'scaler') return startScaler(config);
   const listeners = listenersOf[config.role];
   // The first app creates the services (and owns their loops and closing); the others share them.
-  const first = await buildApp(config, { listener: listeners[0] });
+  const first = await buildApp(config, { listener: listeners[0], shutdown });
   const apps: FastifyInstance[] = [first];
-  for (const listener of listeners.slice(1)) apps.push(await buildApp(config, { listener, services: first.services }));
+  for (const listener of listeners.slice(1)) apps.push(await buildApp(config, { listener, services: first.services, shutdown }));
   for (const [i, app] of apps.entries()) {
     await app.listen({ host: config.host, port: config.ports[listeners[i]!] });
   }

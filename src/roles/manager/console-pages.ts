@@ -7,12 +7,12 @@ import { poolPage } from './pool-page.js';
 import { workersPage } from './workers-page.js';
 
 /** The console's pages behind the login; each area is its own plugin. */
-export function consolePages(config: Config): FastifyPluginAsync {
+export function consolePages(config: Config, shutdown: (() => void) | undefined): FastifyPluginAsync {
   return async (app) => {
     await app.register(dashboardRoutes({ webPool: config.webPool.kind !== 'none' }));
     await app.register(cachePage);
     await app.register(poolPage(config));
     await app.register(workersPage(config));
-    await app.register(dangerZone(config));
+    await app.register(dangerZone(config, shutdown));
   };
 }

@@ -8,8 +8,8 @@ import { consoleSession } from './console-session.js';
 import { loginRoutes } from './login-routes.js';
 import { requireLogin, takeFlash } from './require-login.js';
 
-/** The operator's role: the login-protected console, and the JSON test API. */
-export function managerRole(config: Config): FastifyPluginAsync {
+/** The operator's role: the login-protected console, and the JSON test API. `shutdown`: see BuildOptions. */
+export function managerRole(config: Config, shutdown?: () => void): FastifyPluginAsync {
   const consoleConfig = config.console;
   if (!consoleConfig) throw new Error('the manager role needs the console configuration');
   return async (app) => {
@@ -40,7 +40,7 @@ export function managerRole(config: Config): FastifyPluginAsync {
           reply.locals = { ...reply.locals, csrfToken: reply.generateCsrf(), loggedIn: true, flash: takeFlash(request.session) };
         });
         admin.get('/', async (_request, reply) => reply.redirect('/dashboard'));
-        await admin.register(consolePages(config));
+        await admin.register(consolePages(config, shutdown));
       });
     });
   };
