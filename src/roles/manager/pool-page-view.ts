@@ -65,7 +65,7 @@ export async function poolView(request: FastifyRequest, bounds: PoolBounds, reje
   const { db, pool } = request.server.services;
   const warning = await followPool(request);
   const [state, policy, rows, statuses, events] = await Promise.all([
-    readPoolState(db),
+    readPoolState(db, 'cache'),
     loadScalerPolicy(db),
     db.poolNode.findMany({ where: { pool: 'cache' }, orderBy: [{ since: 'asc' }, { id: 'asc' }] }),
     pool.status(),
