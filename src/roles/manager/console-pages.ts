@@ -12,7 +12,7 @@ export function consolePages(config: Config, shutdown: (() => void) | undefined)
     await app.register(dashboardRoutes({ webPool: config.webPool.kind !== 'none' }));
     await app.register(cachePage);
     await app.register(poolPage(config));
-    await app.register(workersPage(config));
+    await app.register(workersPage);
     await app.register(dangerZone(config, shutdown));
   };
 }

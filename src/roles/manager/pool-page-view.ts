@@ -51,7 +51,7 @@ function nodeRows(rows: PoolNodeRow[], statuses: NodeStatus[]) {
 }
 
 /** A desired state the leader has not reached (yet): what was asked, and who is (or is not) working on it. */
-function pendingOf(state: PoolState | null, size: number) {
+export function pendingOf(state: PoolState | null, size: number) {
   if (!state) return { pending: false };
   const desired = state.desiredSize ?? size;
   const pending = desired !== size || state.appliedVersion < state.desiredVersion || state.applyNote !== null;

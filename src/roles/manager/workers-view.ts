@@ -1,22 +1,19 @@
 import type { FastifyRequest } from 'fastify';
 import { MINUTE_MS, floorToMinute } from '../../metrics/minute-series.js';
-import { probeHealth } from '../../scaling/http-probe.js';
+import { readPoolState } from '../../scaling/desired-state.js';
 import { percent, POLICY_MODES } from '../../scaling/policy-fields.js';
+import type { WebPool, WorkerView } from '../../scaling/web-pool.js';
 import type { WorkerPolicy, WorkerPolicyField } from '../../scaling/worker-policy.js';
 import { loadWorkerPolicy } from '../../scaling/worker-policy-store.js';
+import { pendingOf } from './pool-page-view.js';
 
 export type WorkerPolicyForm = Partial<Record<WorkerPolicyField, string>>;
-export type WorkerBounds = { minWorkers: number; maxWorkers: number };
 
-/** The states the list can be filtered by: as recorded, or not answering its health check. */
-export const WORKER_FILTERS = ['all', 'active', 'stopping', 'unhealthy'] as const;
+/** The states the list can be filtered by: as recorded (leaving: being drained), or not answering its health check. */
+export const WORKER_FILTERS = ['all', 'active', 'leaving', 'unhealthy'] as const;
 export type WorkerFilter = (typeof WORKER_FILTERS)[number];
 
 const HISTORY_ROWS = 50;
-/** A page waits this long for a worker's health route; a slower answer is as bad as none. */
-const HEALTH_TIMEOUT_MS = 1000;
-
-type WorkerRow = { id: string; instanceId: string | null; address: string | null; state: string; leaving: boolean; since: Date };
 
 /** Shown in UTC (the column says so), so every operator reads the same clock. */
 export const time = (at: Date) => ({ iso: at.toISOString(), text: at.toISOString().slice(0, 19).replace('T', ' ') });
@@ -34,15 +31,6 @@ function formOf(policy: WorkerPolicy): WorkerPolicyForm {
   };
 }
 
-/** A worker stopping on the operator's request says so; otherwise its recorded state. */
-const stateOf = (row: WorkerRow) => (row.leaving ? 'stopping' : row.state);
-
-/** Whether the worker answers its health route now (the same route the leader checks). */
-async function healthOf(address: string | null): Promise<'healthy' | 'not answering' | 'no address'> {
-  if (!address || !/^https?:\/\//.test(address)) return 'no address';
-  return (await probeHealth(`${address}/health`, HEALTH_TIMEOUT_MS)) ? 'healthy' : 'not answering';
-}
-
 /**
  * The worker's last complete minute with a report: the current minute is still being counted,
  * so its requests would read low. Nothing in the last two minutes: no figures, not zeros.
@@ -54,21 +42,18 @@ async function lastMinuteOf(request: FastifyRequest, workerId: string) {
   return last && { cpu: percent(last.cpu), requests: last.requests.toLocaleString('en') };
 }
 
-export async function workerRows(request: FastifyRequest, rows: WorkerRow[]) {
+/** The workers as the web pool lists them (health checked now), with their last minute's figures. */
+export async function workerRows(request: FastifyRequest, workers: WorkerView[]) {
   return Promise.all(
-    rows.map(async (row) => {
-      const [health, stats] = await Promise.all([healthOf(row.address), lastMinuteOf(request, row.id)]);
-      return {
-        id: row.id,
-        instanceId: row.instanceId ?? '—',
-        address: row.address ?? '—',
-        state: stateOf(row),
-        since: time(row.since),
-        health,
-        healthy: health === 'healthy',
-        stats,
-      };
-    }),
+    workers.map(async (worker) => ({
+      id: worker.id,
+      instanceId: worker.instanceId ?? '—',
+      address: worker.address || '—',
+      state: worker.state,
+      since: time(worker.since),
+      healthy: worker.healthy,
+      stats: await lastMinuteOf(request, worker.id),
+    })),
   );
 }
 
@@ -78,16 +63,19 @@ const matches = (filter: WorkerFilter) => (w: { state: string; healthy: boolean 
 /** Everything the workers page shows; a rejected policy form comes back with what was typed. */
 export async function workersView(
   request: FastifyRequest,
-  { bounds, filter, rejected }: { bounds: WorkerBounds; filter: WorkerFilter; rejected?: { form: WorkerPolicyForm; errors: string[] } },
+  web: WebPool,
+  { filter, rejected }: { filter: WorkerFilter; rejected?: { form: WorkerPolicyForm; errors: string[] } },
 ) {
   const { db } = request.server.services;
-  const [policy, rows, events] = await Promise.all([
+  const [state, policy, listed, events] = await Promise.all([
+    readPoolState(db, 'web'),
     loadWorkerPolicy(db),
-    db.poolNode.findMany({ where: { pool: 'web' }, orderBy: [{ since: 'asc' }, { id: 'asc' }] }),
+    web.list(),
     db.scalingEvent.findMany({ where: { pool: 'web' }, orderBy: { id: 'desc' }, take: HISTORY_ROWS }),
   ]);
-  const workers = await workerRows(request, rows);
-  const size = rows.filter((r) => r.state === 'active' && !r.leaving).length;
+  const workers = await workerRows(request, listed);
+  const size = listed.length;
+  const { min, max } = web.bounds;
   const form = rejected?.form ?? formOf(policy);
   const shown = workers.filter(matches(filter));
   return {
@@ -99,9 +87,11 @@ export async function workersView(
     band: `${percent(policy.shrinkCpu)}–${percent(policy.growCpu)}`,
     policy,
     size,
-    ...bounds,
-    atMin: size <= bounds.minWorkers,
-    atMax: size >= bounds.maxWorkers,
+    ...pendingOf(state, size),
+    minWorkers: min,
+    maxWorkers: max,
+    atMin: size <= min,
+    atMax: size >= max,
     form,
     modes: POLICY_MODES.map((m) => ({ value: m, selected: m === form.mode?.trim().toLowerCase() })),
     policyErrors: rejected?.errors,
