@@ -18,6 +18,7 @@ import { createPoolLeader, type PoolLeader } from './scaling/pool-leader.js';
 import { createPoolMembers, type PoolMembers } from './scaling/pool-members.js';
 import { createPoolRequests, type PoolRequests } from './scaling/pool-requests.js';
 import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
+import { cacheScaling } from './scaling/scaler-rules.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createBlobStore } from './storage/create-blob-store.js';
 
@@ -103,10 +104,16 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const scaler = runsScaler(config)
     ? createScalerLoop({
         db,
-        metrics,
-        controller: config.role === 'all' ? requests : createPoolRequests({ db, bounds, waitMs: 0 }),
-        minNodes,
-        maxNodes,
+        pools: [
+          cacheScaling({
+            db,
+            metrics,
+            controller: config.role === 'all' ? requests : createPoolRequests({ db, bounds, waitMs: 0 }),
+            minNodes,
+            maxNodes,
+            windowMs: scalerIntervalMs,
+          }),
+        ],
         intervalMs: scalerIntervalMs,
         log,
       })

@@ -8,6 +8,9 @@ export type ResizeRequest = {
   lookups?: number;
   maxMiss?: number;
   minMiss?: number;
+  cpu?: number;
+  growCpu?: number;
+  shrinkCpu?: number;
 };
 
 export type ResizeOutcome = { from: number; to: number; message: string };

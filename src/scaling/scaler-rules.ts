@@ -1,0 +1,76 @@
+import type { Db } from '../db/database.js';
+import type { MetricsSink } from '../metrics/metrics-sink.js';
+import type { PoolController } from './pool-controller.js';
+import type { PoolScaling } from './scaler-loop.js';
+import { decide } from './scaler-policy.js';
+import { loadScalerPolicy } from './scaler-policy-store.js';
+import { lastResizeAt } from './scaling-events.js';
+import { CPU_WINDOW_MS, decideWorkers } from './worker-policy.js';
+import { loadWorkerPolicy } from './worker-policy-store.js';
+
+/** The end of a window decided on at `at`: where every published sample is readable (CloudWatch's last points arrive late). */
+const readableUntil = (at: Date, readLagMs = 0) => new Date(at.getTime() - readLagMs);
+
+/** The cache pool: sized by the miss rate over the last `windowMs` (SPEC §5). */
+export function cacheScaling({
+  db,
+  metrics,
+  controller,
+  minNodes,
+  maxNodes,
+  windowMs,
+}: {
+  db: Db;
+  metrics: Pick<MetricsSink, 'totals' | 'readLagMs'>;
+  controller: PoolController;
+  minNodes: number;
+  maxNodes: number;
+  windowMs: number;
+}): PoolScaling {
+  return {
+    pool: 'cache',
+    controller,
+    automatic: async () => (await loadScalerPolicy(db)).mode === 'auto',
+    async decide(at, nodes) {
+      const windowEnd = readableUntil(at, metrics.readLagMs);
+      const windowStart = new Date(windowEnd.getTime() - windowMs);
+      const [policy, totals, lastResize] = await Promise.all([loadScalerPolicy(db), metrics.totals(windowStart, windowEnd), lastResizeAt(db, 'cache')]);
+      // Statistics from before a resize describe a different pool; decide only on a window gathered after it.
+      const fullWindow = lastResize === undefined || lastResize.getTime() <= windowStart.getTime();
+      const { target, reason, missRate } = decide({ policy, nodes, minNodes, maxNodes, window: totals, fullWindow });
+      return { target, reason, seen: { missRate, lookups: totals.lookups, maxMiss: policy.maxMissRate, minMiss: policy.minMissRate } };
+    },
+  };
+}
+
+/** The web pool: sized by its workers' CPU over the last two minutes, holding for the cool-down after a resize. */
+export function webScaling({
+  db,
+  metrics,
+  controller,
+  minWorkers,
+  maxWorkers,
+}: {
+  db: Db;
+  metrics: Pick<MetricsSink, 'workerWindow' | 'readLagMs'>;
+  controller: PoolController;
+  minWorkers: number;
+  maxWorkers: number;
+}): PoolScaling {
+  return {
+    pool: 'web',
+    controller,
+    automatic: async () => (await loadWorkerPolicy(db)).mode === 'auto',
+    async decide(at, workers) {
+      const windowEnd = readableUntil(at, metrics.readLagMs);
+      const [policy, window, lastResize] = await Promise.all([
+        loadWorkerPolicy(db),
+        metrics.workerWindow(new Date(windowEnd.getTime() - CPU_WINDOW_MS), windowEnd),
+        lastResizeAt(db, 'web'),
+      ]);
+      const msSinceResize = lastResize === undefined ? undefined : at.getTime() - lastResize.getTime();
+      const { target, reason, cpu } = decideWorkers({ policy, workers, minWorkers, maxWorkers, window, msSinceResize });
+      return { target, reason, seen: { cpu, growCpu: policy.growCpu, shrinkCpu: policy.shrinkCpu } };
+    },
+  };
+}
