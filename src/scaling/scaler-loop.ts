@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
+import type { PolicyMode } from './policy-fields.js';
 import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
 import { recordScalingEvent, type PoolName } from './scaling-events.js';
 
@@ -10,13 +11,13 @@ export type DecisionSeen = Omit<ResizeRequest, 'actor' | 'reason'>;
 export type PoolDecision = { target: number; reason: string; seen: DecisionSeen };
 
 /** One pool's rules as the loop runs them (scaler-rules.ts has the cache pool's and the web pool's). */
-export interface PoolScaling {
+export interface PoolScaling<P extends { mode: PolicyMode } = { mode: PolicyMode }> {
   readonly pool: PoolName;
   readonly controller: PoolController;
   /** Read on every tick and again before a resize: an operator may switch to manual at any time. */
-  automatic(): Promise<boolean>;
-  /** Reads the pool's statistics at `at` and decides from `size`. */
-  decide(at: Date, size: number): Promise<PoolDecision>;
+  loadPolicy(): Promise<P>;
+  /** Reads the pool's statistics at `at` and decides from `size` under `policy`. */
+  decide(at: Date, size: number, policy: P): Promise<PoolDecision>;
 }
 
 export type ScalerLoopDeps = {
@@ -56,17 +57,19 @@ export function createScalerLoop({ db, pools, intervalMs, now = () => new Date()
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ScalerTicks> | undefined;
 
-  async function decideOne({ pool, controller, automatic, decide }: PoolScaling): Promise<ScalerTick> {
-    if (!(await automatic())) return { status: 'manual' };
+  async function decideOne(scaling: PoolScaling): Promise<ScalerTick> {
+    const { pool, controller } = scaling;
+    const policy = await scaling.loadPolicy();
+    if (policy.mode === 'manual') return { status: 'manual' };
     const at = now();
     const size = await controller.size();
-    const decision = await decide(at, size);
+    const decision = await scaling.decide(at, size, policy);
     if (decision.target === size) {
       await recordScalingEvent(db, { pool, actor: 'scaler', fromNodes: size, toNodes: size, reason: decision.reason, ...decision.seen }, at);
       return { status: 'kept', decision };
     }
     // An operator may have switched to manual while we were reading; that switch wins at once.
-    if (!(await automatic())) return { status: 'manual' };
+    if ((await scaling.loadPolicy()).mode === 'manual') return { status: 'manual' };
     const outcome = await controller.resize(decision.target, { actor: 'scaler', reason: decision.reason, ...decision.seen });
     log.info({ pool, from: outcome.from, to: outcome.to, reason: decision.reason }, `scaler resized the ${pool} pool (${membersWord(pool)})`);
     return { status: 'resized', decision, outcome };

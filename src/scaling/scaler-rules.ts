@@ -2,10 +2,10 @@ import type { Db } from '../db/database.js';
 import type { MetricsSink } from '../metrics/metrics-sink.js';
 import type { PoolController } from './pool-controller.js';
 import type { PoolScaling } from './scaler-loop.js';
-import { decide } from './scaler-policy.js';
+import { decide, type ScalerPolicy } from './scaler-policy.js';
 import { loadScalerPolicy } from './scaler-policy-store.js';
 import { lastResizeAt } from './scaling-events.js';
-import { CPU_WINDOW_MS, decideWorkers } from './worker-policy.js';
+import { CPU_WINDOW_MS, decideWorkers, type WorkerPolicy } from './worker-policy.js';
 import { loadWorkerPolicy } from './worker-policy-store.js';
 
 /** The end of a window decided on at `at`: where every published sample is readable (CloudWatch's last points arrive late). */
@@ -26,15 +26,15 @@ export function cacheScaling({
   minNodes: number;
   maxNodes: number;
   windowMs: number;
-}): PoolScaling {
+}): PoolScaling<ScalerPolicy> {
   return {
     pool: 'cache',
     controller,
-    automatic: async () => (await loadScalerPolicy(db)).mode === 'auto',
-    async decide(at, nodes) {
+    loadPolicy: () => loadScalerPolicy(db),
+    async decide(at, nodes, policy) {
       const windowEnd = readableUntil(at, metrics.readLagMs);
       const windowStart = new Date(windowEnd.getTime() - windowMs);
-      const [policy, totals, lastResize] = await Promise.all([loadScalerPolicy(db), metrics.totals(windowStart, windowEnd), lastResizeAt(db, 'cache')]);
+      const [totals, lastResize] = await Promise.all([metrics.totals(windowStart, windowEnd), lastResizeAt(db, 'cache')]);
       // Statistics from before a resize describe a different pool; decide only on a window gathered after it.
       const fullWindow = lastResize === undefined || lastResize.getTime() <= windowStart.getTime();
       const { target, reason, missRate } = decide({ policy, nodes, minNodes, maxNodes, window: totals, fullWindow });
@@ -56,15 +56,14 @@ export function webScaling({
   controller: PoolController;
   minWorkers: number;
   maxWorkers: number;
-}): PoolScaling {
+}): PoolScaling<WorkerPolicy> {
   return {
     pool: 'web',
     controller,
-    automatic: async () => (await loadWorkerPolicy(db)).mode === 'auto',
-    async decide(at, workers) {
+    loadPolicy: () => loadWorkerPolicy(db),
+    async decide(at, workers, policy) {
       const windowEnd = readableUntil(at, metrics.readLagMs);
-      const [policy, window, lastResize] = await Promise.all([
-        loadWorkerPolicy(db),
+      const [window, lastResize] = await Promise.all([
         metrics.workerWindow(new Date(windowEnd.getTime() - CPU_WINDOW_MS), windowEnd),
         lastResizeAt(db, 'web'),
       ]);
