@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
 import type { PolicyMode } from './policy-fields.js';
 import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
-import { recordScalingEvent, type PoolName } from './scaling-events.js';
+import type { PoolName } from './pool-name.js';
+import { recordScalingEvent } from './scaling-events.js';
 
 /** What a decision saw, stored with its event (miss rate for the cache pool, CPU for the web pool). */
 export type DecisionSeen = Omit<ResizeRequest, 'actor' | 'reason'>;

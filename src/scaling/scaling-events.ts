@@ -1,19 +1,18 @@
 import type { Db } from '../db/database.js';
+import type { PoolName } from './pool-name.js';
 
-/** `manager`: the leader, repairing the pool (a dead node replaced, the first desired size). */
+/** `manager`: the leader, repairing a pool (a dead member replaced, the first desired size). */
 export type ScalingActor = 'operator' | 'scaler' | 'manager';
 
-/** The cache pool (cache nodes) or the web pool (web workers). */
-export type PoolName = 'cache' | 'web';
-
-/** One sizing decision, kept with its reason (SPEC §5: every decision is recorded). */
+/** One sizing decision of one pool, kept with its reason (SPEC §5: every decision is recorded). */
 export type ScalingDecisionRecord = {
-  /** The cache pool when absent. */
-  pool?: PoolName;
+  pool: PoolName;
   actor: ScalingActor;
+  /** Members before and after (nodes or workers). */
   fromNodes: number;
   toNodes: number;
   reason: string;
+  /** What the cache pool's scaler saw. */
   missRate?: number;
   lookups?: number;
   maxMiss?: number;
@@ -28,8 +27,8 @@ export async function recordScalingEvent(db: Db, event: ScalingDecisionRecord, a
   await db.scalingEvent.create({ data: { at, ...event } });
 }
 
-/** When the pool last changed size, by anyone; the scaler waits after it (a full window, or the cool-down). */
-export async function lastResizeAt(db: Db, pool: PoolName = 'cache'): Promise<Date | undefined> {
+/** When a pool last changed size, by anyone; its scaler waits for a full window (or a cool-down) after it. */
+export async function lastResizeAt(db: Db, pool: PoolName): Promise<Date | undefined> {
   const row = await db.scalingEvent.findFirst({
     where: { pool, NOT: { fromNodes: { equals: db.scalingEvent.fields.toNodes } } },
     orderBy: { at: 'desc' },
