@@ -5,6 +5,8 @@ import { describe, it, type TestContext } from 'node:test';
 import Fastify from 'fastify';
 import type { WorkerStats } from '../src/metrics/metrics-sink.js';
 import { registerWorkerStats } from '../src/metrics/worker-stats.js';
+import { createDb } from '../src/db/database.js';
+import { buildTestApp } from './helpers/app.js';
 
 const T0 = new Date('2026-01-01T12:00:00.000Z');
 
@@ -127,5 +129,21 @@ describe('worker stats', () => {
     tick(state, 2000);
     await app.close();
     assert.deepEqual(published.map((s) => [s.instanceId, s.requests]), [['i-0123456789abcdef0', 1]]);
+  });
+});
+
+describe('worker stats in the web role', () => {
+  it('a process started as a web-pool worker publishes its sample to the configured sink; other web processes do not', async (t) => {
+    const worker = await buildTestApp(t, { env: { EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_WORKER_ID: 'worker-7' } });
+    const plain = await buildTestApp(t, { env: { EMC_ROLE: 'web', EMC_PROVIDER: 'process' } });
+    await worker.app.ready();
+    for (const app of [worker.app, plain.app]) assert.equal((await app.inject('/health')).statusCode, 200);
+    await Promise.all([worker.app.close(), plain.app.close()]);
+
+    for (const [{ config }, expected] of [[worker, [{ workerId: 'worker-7', requests: 1 }]], [plain, []]] as const) {
+      const db = createDb(config.database);
+      t.after(() => db.$disconnect());
+      assert.deepEqual(await db.workerSample.findMany({ select: { workerId: true, requests: true } }), expected);
+    }
   });
 });
