@@ -54,8 +54,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: {
       level: config.logLevel,
       stream: await logOutput(config),
-      // Cache children log into their parent's output; the node id tells them apart.
-      base: { role: listener, ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}) },
+      // Cache children and web workers log into their parent's output; their pool id tells them apart.
+      base: {
+        role: listener,
+        ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}),
+        ...(listener === 'web' && config.webPool.workerId ? { worker: config.webPool.workerId } : {}),
+      },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.
@@ -87,6 +91,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('services', services);
   await registerPageSupport(app, listener);
   if (listener === 'web') {
+    const { workerId } = config.webPool;
+    if (workerId) {
+      // A worker of the web pool: its CPU, requests and bytes are what the web pool's scaler and charts read.
+      const { registerWorkerStats } = await import('./metrics/worker-stats.js');
+      registerWorkerStats(app, { workerId, sink: services.metrics, intervalMs: config.cache.statsIntervalMs, log: app.log });
+    }
     const { webRole } = await import('./roles/web/web-role.js');
     await app.register(webRole(config));
   } else {
