@@ -1,11 +1,8 @@
-import type { MinutePoint } from '../../metrics/metrics-sink.js';
+import type { MinutePoint, WorkerMinute } from '../../metrics/metrics-sink.js';
 import { floorToMinute, MINUTE_MS } from '../../metrics/minute-series.js';
 
 /** The window the console's charts show, one point a minute, the last point the current minute. */
 export const DASHBOARD_MINUTES = 30;
-
-/** One minute of the web pool as the metrics sink answers it (only minutes in which a worker reported). */
-export type WorkerMinute = { at: Date; cpu: number; requests: number; bytesIn: number; bytesOut: number; workers: number };
 
 const CACHE_SERIES = ['nodes', 'missRate', 'hitRate', 'items', 'bytes', 'requests'] as const;
 /** The web pool on the dashboard: workers that reported in the minute (alive and serving), their average CPU. */
@@ -68,6 +65,10 @@ export function windowStart(now: Date): Date {
 const twoDigits = (n: number) => String(n).padStart(2, '0');
 export const hhmm = (at: Date) => `${twoDigits(at.getHours())}:${twoDigits(at.getMinutes())}`;
 
+/** A minute no worker reported in is a gap in every chart, the worker count's included. */
+const workerValue = (point: WorkerMinute | undefined, name: 'workers' | WorkerSeriesName) =>
+  !point || point.workers === 0 ? null : point[name];
+
 /** The window's minutes, each with the point that starts in it, if any. */
 function onMinutes<P extends { at: Date }>(points: readonly P[], start: Date): { at: Date; point: P | undefined }[] {
   const byMinute = new Map(points.map((p) => [floorToMinute(p.at).getTime(), p]));
@@ -85,7 +86,7 @@ export function toDashboardData(points: readonly MinutePoint[], workers: readonl
   const web = onMinutes(workers, windowStart(now));
   const series = {
     ...Object.fromEntries(CACHE_SERIES.map((name) => [name, points.map((p) => p[name])])),
-    ...Object.fromEntries(WEB_SERIES.map((name) => [name, web.map(({ point }) => point?.[name] ?? null)])),
+    ...Object.fromEntries(WEB_SERIES.map((name) => [name, web.map(({ point }) => workerValue(point, name))])),
   } as DashboardData['series'];
   return { ...minuteCharts(now, points.map((p) => p.at), series), currentNodes };
 }
@@ -93,7 +94,7 @@ export function toDashboardData(points: readonly MinutePoint[], workers: readonl
 export function toWorkerCharts(points: readonly WorkerMinute[], now: Date): MinuteCharts<WorkerSeriesName> {
   const minutes = onMinutes(points, windowStart(now));
   const series = Object.fromEntries(
-    WORKER_SERIES_NAMES.map((name) => [name, minutes.map(({ point }) => point?.[name] ?? null)]),
+    WORKER_SERIES_NAMES.map((name) => [name, minutes.map(({ point }) => workerValue(point, name))]),
   ) as Record<WorkerSeriesName, (number | null)[]>;
   return minuteCharts(now, minutes.map(({ at }) => at), series);
 }

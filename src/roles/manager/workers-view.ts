@@ -38,8 +38,8 @@ function formOf(policy: WorkerPolicy): WorkerPolicyForm {
 async function lastMinuteOf(request: FastifyRequest, workerId: string) {
   const to = floorToMinute(new Date());
   const points = await request.server.services.metrics.workerSeries(new Date(to.getTime() - 2 * MINUTE_MS), to, workerId);
-  const last = points.at(-1);
-  return last && { cpu: percent(last.cpu), requests: last.requests.toLocaleString('en') };
+  const last = points.findLast((p) => p.workers > 0);
+  return last && { cpu: last.cpu === null ? '—' : percent(last.cpu), requests: last.requests === null ? '—' : last.requests.toLocaleString('en') };
 }
 
 /** The workers as the web pool lists them (health checked now), with their last minute's figures. */
