@@ -38,7 +38,7 @@ export const workersPage: FastifyPluginAsync = async (app) => {
 
   /** Every action on a pool that is not there is refused the same way. */
   function requireWebPool(): WebPool {
-    if (!web) throw new AppError(409, 'the web pool is not configured (EMC_WEB_POOL=none); nothing was done');
+    if (!web) throw new AppError(409, 'the web pool is not configured (EMC_WEB_POOL is none); nothing was done');
     return web;
   }
 
