@@ -19,7 +19,9 @@ async function webPoolApp(t: Parameters<typeof buildTestApp>[0]) {
   });
   const call = async (method: 'GET' | 'POST', url: string, payload?: object) => {
     const response = await app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
-    return { status: response.statusCode, body: response.json() as Record<string, unknown> & { message?: string } };
+    const body = response.json() as Record<string, unknown> & { message?: string; error?: { message: string } };
+    // Failures carry their message in `error` (the API's failure shape), successes at the top.
+    return { status: response.statusCode, body, message: body.error?.message ?? body.message ?? '' };
   };
   return { app, workers, call };
 }
@@ -38,7 +40,7 @@ test('GET /api/workers lists the workers with their state and health; resize and
   assert.deepEqual([...workers.running.keys()].sort(), ['worker-1', 'worker-2', 'worker-3']);
   const step = await call('POST', '/api/workers/resize', { by: -1 });
   assert.equal(step.status, 200);
-  assert.match(step.body.message!, /the web pool went from 3 workers to 2 workers/);
+  assert.match(step.message, /the web pool went from 3 workers to 2 workers/);
   assert.deepEqual([...workers.running.keys()].sort(), ['worker-1', 'worker-2'], 'the newest worker left');
 
   const stopped = await call('POST', '/api/workers/worker-1/stop');
@@ -59,14 +61,14 @@ test('GET /api/workers lists the workers with their state and health; resize and
   for (const [url, payload, status, message] of refused) {
     const answer = await call('POST', url, payload);
     assert.equal(answer.status, status, `${url} ${JSON.stringify(payload)}: ${JSON.stringify(answer.body)}`);
-    assert.match(answer.body.message!, message);
+    assert.match(answer.message, message);
   }
   assert.equal((await app.inject({ method: 'GET', url: '/api/workers' })).statusCode, 401, 'the admin token is required');
 
   await app.services.db.workerPolicy.upsert({ where: { id: 1 }, create: { id: 1, mode: 'auto' }, update: { mode: 'auto' } });
   const auto = await call('POST', '/api/workers/resize', { to: 2 });
   assert.equal(auto.status, 409);
-  assert.match(auto.body.message!, /automatic mode/);
+  assert.match(auto.message, /automatic mode/);
 });
 
 test('without a web pool the workers API says so', async (t) => {
@@ -74,6 +76,6 @@ test('without a web pool the workers API says so', async (t) => {
   for (const [method, url] of [['GET', '/api/workers'], ['POST', '/api/workers/resize'], ['POST', '/api/workers/worker-1/stop']] as const) {
     const response = await app.inject({ method, url, headers: auth, ...(method === 'POST' && url.endsWith('resize') ? { payload: { to: 2 } } : {}) });
     assert.equal(response.statusCode, 409, url);
-    assert.match(response.json().message, /no web pool here: EMC_WEB_POOL=none/);
+    assert.match(response.json().error.message, /no web pool here: EMC_WEB_POOL=none/);
   }
 });
