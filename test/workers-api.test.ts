@@ -65,7 +65,13 @@ test('GET /api/workers lists the workers with their state and health; resize and
   }
   assert.equal((await app.inject({ method: 'GET', url: '/api/workers' })).statusCode, 401, 'the admin token is required');
 
-  await app.services.db.workerPolicy.upsert({ where: { id: 1 }, create: { id: 1, mode: 'auto' }, update: { mode: 'auto' } });
+  const rejected = await call('POST', '/api/workers/policy', { growCpu: '10%', shrinkCpu: '50%', growRatio: 20 });
+  assert.equal(rejected.status, 400);
+  assert.match(rejected.message, /growCpu|grow/i);
+  assert.equal(((await call('GET', '/api/workers/policy')).body.policy as { mode: string }).mode, 'manual', 'a rejected change changes nothing');
+  const saved = await call('POST', '/api/workers/policy', { mode: 'auto', cooldownS: 60 });
+  assert.equal(saved.status, 200, saved.message);
+  assert.deepEqual([(saved.body.policy as { mode: string }).mode, (saved.body.policy as { cooldownS: number }).cooldownS], ['auto', 60]);
   const auto = await call('POST', '/api/workers/resize', { to: 2 });
   assert.equal(auto.status, 409);
   assert.match(auto.message, /automatic mode/);
@@ -73,8 +79,14 @@ test('GET /api/workers lists the workers with their state and health; resize and
 
 test('without a web pool the workers API says so', async (t) => {
   const { app } = await buildTestApp(t, { env: { EMC_ADMIN_TOKEN: TOKEN }, listener: 'manager' });
-  for (const [method, url] of [['GET', '/api/workers'], ['POST', '/api/workers/resize'], ['POST', '/api/workers/worker-1/stop']] as const) {
-    const response = await app.inject({ method, url, headers: auth, ...(method === 'POST' && url.endsWith('resize') ? { payload: { to: 2 } } : {}) });
+  for (const [method, url, payload] of [
+    ['GET', '/api/workers', undefined],
+    ['POST', '/api/workers/resize', { to: 2 }],
+    ['POST', '/api/workers/worker-1/stop', undefined],
+    ['GET', '/api/workers/policy', undefined],
+    ['POST', '/api/workers/policy', { mode: 'auto' }],
+  ] as const) {
+    const response = await app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
     assert.equal(response.statusCode, 409, url);
     assert.match(response.json().error.message, /no web pool here: EMC_WEB_POOL=none/);
   }
