@@ -3,6 +3,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/app-error.js';
 import type { WebPool } from '../scaling/web-pool.js';
+import { parseWorkerPolicyChange, type WorkerPolicy, type WorkerPolicyChangeInput } from '../scaling/worker-policy.js';
+import { loadWorkerPolicy, saveWorkerPolicy } from '../scaling/worker-policy-store.js';
 
 const ResizeBodySchema = {
   type: 'object',
@@ -18,6 +20,13 @@ const WorkerParamsSchema = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
 
+const POLICY_FIELDS = ['mode', 'growCpu', 'shrinkCpu', 'growRatio', 'shrinkRatio', 'cooldownS'] as const;
+const PolicyBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(POLICY_FIELDS.map((f) => [f, { type: ['string', 'number'] }])),
+} as const;
+
 type ResizeBody = { to: number } | { by: 1 | -1 };
 
 function webPoolOf(request: FastifyRequest): WebPool {
@@ -28,8 +37,7 @@ function webPoolOf(request: FastifyRequest): WebPool {
 
 /** In automatic mode the web pool's scaler sets its size; a resize by hand would only fight it. */
 async function refuseInAutoMode(db: Db): Promise<void> {
-  const policy = await db.workerPolicy.findUnique({ where: { id: 1 }, select: { mode: true } });
-  if (policy?.mode === 'auto') {
+  if ((await loadWorkerPolicy(db)).mode === 'auto') {
     throw new AppError(409, 'the web pool is in automatic mode, so its scaler sets its size; switch its policy to manual to resize it by hand');
   }
 }
@@ -48,6 +56,23 @@ export const workersApi: FastifyPluginAsync = async (app) => {
     const asked = { actor: 'operator' as const, reason: 'to' in body ? `API resize to ${body.to}` : `API ${body.by > 0 ? '+1' : '−1'}` };
     const outcome = 'to' in body ? await requests.resize(body.to, asked) : await requests.step(body.by, asked);
     return { success: 'true', ...outcome };
+  });
+
+  app.get('/workers/policy', async (request) => {
+    webPoolOf(request);
+    return { success: 'true', policy: await loadWorkerPolicy(app.services.db) };
+  });
+
+  /** Changes the fields given (the others stay); every rejected field is named with its reason, and nothing changes. */
+  app.post<{ Body: WorkerPolicyChangeInput }>('/workers/policy', { schema: { body: PolicyBodySchema } }, async (request) => {
+    webPoolOf(request);
+    const { db } = app.services;
+    const current = await loadWorkerPolicy(db);
+    const parsed = parseWorkerPolicyChange(request.body, current);
+    if ('errors' in parsed) throw new AppError(400, parsed.errors.join('; '));
+    const unchanged = POLICY_FIELDS.every((k) => current[k] === parsed.policy[k]);
+    const policy: WorkerPolicy = unchanged ? current : await saveWorkerPolicy(db, parsed.policy);
+    return { success: 'true', policy };
   });
 
   app.post<{ Params: { id: string } }>('/workers/:id/stop', { schema: { params: WorkerParamsSchema } }, async (request) => {
