@@ -10,7 +10,7 @@ import { loadScalerPolicy, saveScalerPolicy } from '../src/scaling/scaler-policy
 import { loadWorkerPolicy } from '../src/scaling/worker-policy-store.js';
 import { buildTestApp } from './helpers/app.js';
 import { consoleEnv, loggedIn, type ConsoleClient } from './helpers/console.js';
-import { loopbackWorkers } from './helpers/fake-workers.js';
+import { fakeMembers } from './helpers/fake-members.js';
 import { HttpConsoleClient } from './helpers/http-console.js';
 import { alive, freePort, killAll, runEmc, survivors, waitForHealth } from './helpers/process.js';
 
@@ -20,12 +20,12 @@ const MINUTE = 60_000;
 const webPoolEnv = { ...consoleEnv, EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_STATS_INTERVAL_S: '3600' };
 
 /**
- * The console in-process, so its forms are driven with inject: workers are loopback HTTP servers
- * of this process and the cache nodes in-process shards (a cluster worker would inherit the test
- * runner's environment, not the test's). The real processes are the last test's.
+ * The console in-process, so its forms are driven with inject: workers are fakes of this process
+ * and the cache nodes in-process shards (a cluster worker would inherit the test runner's
+ * environment, not the test's). The real processes are the last test's.
  */
 async function workersApp(t: TestContext, env: Record<string, string> = {}, shutdown?: () => void) {
-  const workers = loopbackWorkers();
+  const workers = fakeMembers('console-test');
   const built = await buildTestApp(t, {
     listener: 'manager',
     env: { ...webPoolEnv, ...env },
@@ -120,7 +120,7 @@ test('workers: the list, +1 and −1 within the bounds, the state filter, and de
     data: { leaderId: 'stalled-host:4242:leader', leaderGeneration: { increment: 1 }, leaseExpiresAt: new Date(Date.now() + 60_000) },
   });
   await app.services.db.poolNode.update({ where: { id: 'worker-3' }, data: { leaving: true } });
-  workers.sick.add('worker-1');
+  workers.running.delete('worker-1'); // its process died; the stalled leader has not noticed
   const leaving = await client.get('/workers?state=leaving');
   assert.deepEqual(workerIds(leaving), ['worker-3']);
   assert.match(leaving.body, /<option value="leaving" selected>leaving \(1\)<\/option>/);

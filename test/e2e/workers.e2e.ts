@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { freePort, killAll, runEmc, waitForHealth } from '../helpers/process.js';
 import { openPage, screenshot } from './browser.js';
-import { startAll } from './server.js';
 
 const password = 'e2e-workers-password';
 
@@ -21,8 +24,34 @@ const chartsDrawn = ([series, reported]: [string[], string[]]) => {
   });
 };
 
+/**
+ * `emc start` as its own process: its web workers are `cluster` forks of it, which take their
+ * configuration from its environment (forks of this test process would not have it).
+ */
+async function startProduct(t: TestContext, env: Record<string, string>): Promise<string> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'emc-e2e-workers-'));
+  const [webPort, managerPort] = [await freePort(), await freePort()];
+  const product = runEmc(['start', '--role', 'all'], {
+    EMC_DATA_DIR: dataDir,
+    EMC_LOG_LEVEL: 'warn',
+    EMC_WEB_PORT: String(webPort),
+    EMC_MANAGER_PORT: String(managerPort),
+    ...env,
+  });
+  t.after(async () => {
+    product.child.kill('SIGTERM');
+    const exited = await Promise.race([product.exited, new Promise((resolve) => setTimeout(resolve, 20_000, 'still running'))]);
+    if (exited === 'still running') killAll([product.child.pid!]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const managerUrl = `http://127.0.0.1:${managerPort}`;
+  // Role all opens its ports once both pools are up (a cache node and a worker, each a Node process).
+  await waitForHealth(`${managerUrl}/health`, 120_000);
+  return managerUrl;
+}
+
 test('an operator sees the web pool’s workers, adds one, and opens a worker’s four charts', async (t) => {
-  const { managerUrl } = await startAll(t, {
+  const managerUrl = await startProduct(t, {
     EMC_ADMIN_PASSWORD: password,
     EMC_WEB_POOL: 'cluster',
     EMC_PROVIDER: 'process',
