@@ -71,6 +71,13 @@ test('without a web pool the page says so and how to turn it on; actions and det
   assert.deepEqual(flash(refused), ['error', 'The web pool is not configured (EMC_WEB_POOL is none); nothing was done.']);
   assert.equal((await client.get('/workers/worker-1')).statusCode, 404);
   assert.doesNotMatch((await client.get('/dashboard')).body, /data-series="cpu"/, 'no web pool charts on the dashboard');
+
+  assert.match((await client.get('/danger')).body, /There is no web pool here \(EMC_WEB_POOL=none\), so there is no worker to stop\./);
+  const stopped = await client.post('/danger/stop-everything', { confirm: 'yes' }, { csrfFrom: '/danger' });
+  assert.equal(stopped.statusCode, 200, stopped.body);
+  assert.match(stopped.body, /Stopped 1 node \(there is no web pool\); both pools are at 0 in manual mode\./);
+  assert.match(stopped.body, /was not started by <code>emc start<\/code>, so its process is left running/, 'an app built without a way to stop its process says so');
+  assert.equal(await app.services.requests.actual(), 0);
 });
 
 test('workers: the list, +1 and −1 within the bounds, the state filter, and destroying one chosen worker', async (t) => {

@@ -15,7 +15,7 @@ type PoolNodeRow = { id: string; instanceId: string | null; address: string | nu
 type EventRow = { at: Date; actor: string; fromNodes: number; toNodes: number; missRate: number | null; reason: string };
 
 /** Shown in UTC (the column says so), so every operator reads the same clock. */
-const time = (at: Date) => ({ iso: at.toISOString(), text: at.toISOString().slice(0, 19).replace('T', ' ') });
+export const time = (at: Date) => ({ iso: at.toISOString(), text: at.toISOString().slice(0, 19).replace('T', ' ') });
 
 /** Rates as percentages with their sign, which the policy parser reads back unambiguously. */
 function formOf(policy: ScalerPolicy): PolicyForm {

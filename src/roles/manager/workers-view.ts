@@ -5,7 +5,7 @@ import { percent, POLICY_MODES } from '../../scaling/policy-fields.js';
 import type { WebPool, WorkerView } from '../../scaling/web-pool.js';
 import type { WorkerPolicy, WorkerPolicyField } from '../../scaling/worker-policy.js';
 import { loadWorkerPolicy } from '../../scaling/worker-policy-store.js';
-import { pendingOf } from './pool-page-view.js';
+import { pendingOf, time } from './pool-page-view.js';
 
 export type WorkerPolicyForm = Partial<Record<WorkerPolicyField, string>>;
 
@@ -14,9 +14,6 @@ export const WORKER_FILTERS = ['all', 'active', 'leaving', 'unhealthy'] as const
 export type WorkerFilter = (typeof WORKER_FILTERS)[number];
 
 const HISTORY_ROWS = 50;
-
-/** Shown in UTC (the column says so), so every operator reads the same clock. */
-export const time = (at: Date) => ({ iso: at.toISOString(), text: at.toISOString().slice(0, 19).replace('T', ' ') });
 
 /** Thresholds as percentages with their sign, which the policy parser reads back unambiguously. */
 function formOf(policy: WorkerPolicy): WorkerPolicyForm {
