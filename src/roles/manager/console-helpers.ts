@@ -47,5 +47,8 @@ export const htmlPage = { response: { 200: { type: 'string', description: 'HTML'
 /** The CSRF token travels in the form body; declared so the schema documents it. */
 export const csrfField = { _csrf: { type: 'string' } } as const;
 
+/** A rate as a form shows it: a percentage with its sign, which the policy parsers read back unambiguously. */
+export const formPercent = (rate: number) => `${+(rate * 100).toFixed(4)}%`;
+
 export const mb = (bytes: number) => (bytes / 1048576).toFixed(2);
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

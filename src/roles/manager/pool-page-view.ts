@@ -4,7 +4,7 @@ import type { NodeStatus } from '../../pool/cache-pool.js';
 import { percent, SCALER_MODES, type PolicyField, type ScalerPolicy } from '../../scaling/scaler-policy.js';
 import { loadScalerPolicy } from '../../scaling/scaler-policy-store.js';
 import { readPoolState, type PoolState } from '../../scaling/desired-state.js';
-import { followPool, mb } from './console-helpers.js';
+import { followPool, formPercent, mb } from './console-helpers.js';
 
 export type PolicyForm = Partial<Record<PolicyField, string>>;
 export type PoolBounds = { minNodes: number; maxNodes: number };
@@ -17,13 +17,11 @@ type EventRow = { at: Date; actor: string; fromNodes: number; toNodes: number; m
 /** Shown in UTC (the column says so), so every operator reads the same clock. */
 export const time = (at: Date) => ({ iso: at.toISOString(), text: at.toISOString().slice(0, 19).replace('T', ' ') });
 
-/** Rates as percentages with their sign, which the policy parser reads back unambiguously. */
 function formOf(policy: ScalerPolicy): PolicyForm {
-  const pct = (rate: number) => `${+(rate * 100).toFixed(4)}%`;
   return {
     mode: policy.mode,
-    maxMiss: pct(policy.maxMissRate),
-    minMiss: pct(policy.minMissRate),
+    maxMiss: formPercent(policy.maxMissRate),
+    minMiss: formPercent(policy.minMissRate),
     expRatio: String(policy.expandRatio),
     shrinkRatio: String(policy.shrinkRatio),
   };

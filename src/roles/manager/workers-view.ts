@@ -5,6 +5,7 @@ import { percent, POLICY_MODES } from '../../scaling/policy-fields.js';
 import type { WebPool, WorkerView } from '../../scaling/web-pool.js';
 import type { WorkerPolicy, WorkerPolicyField } from '../../scaling/worker-policy.js';
 import { loadWorkerPolicy } from '../../scaling/worker-policy-store.js';
+import { formPercent } from './console-helpers.js';
 import { pendingOf, time } from './pool-page-view.js';
 
 export type WorkerPolicyForm = Partial<Record<WorkerPolicyField, string>>;
@@ -15,13 +16,11 @@ export type WorkerFilter = (typeof WORKER_FILTERS)[number];
 
 const HISTORY_ROWS = 50;
 
-/** Thresholds as percentages with their sign, which the policy parser reads back unambiguously. */
 function formOf(policy: WorkerPolicy): WorkerPolicyForm {
-  const pct = (rate: number) => `${+(rate * 100).toFixed(4)}%`;
   return {
     mode: policy.mode,
-    growCpu: pct(policy.growCpu),
-    shrinkCpu: pct(policy.shrinkCpu),
+    growCpu: formPercent(policy.growCpu),
+    shrinkCpu: formPercent(policy.shrinkCpu),
     growRatio: String(policy.growRatio),
     shrinkRatio: String(policy.shrinkRatio),
     cooldownS: String(policy.cooldownS),
