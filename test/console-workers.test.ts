@@ -136,8 +136,14 @@ test('workers: the list, +1 and −1 within the bounds, the state filter, and de
   const unhealthy = await client.get('/workers?state=unhealthy');
   assert.deepEqual(workerIds(unhealthy), ['worker-1']);
   assert.match(unhealthy.body, /<tr class="row-error" data-worker="worker-1">[\s\S]*?badge bad">not answering</);
-  assert.deepEqual(workerIds(await client.get('/workers')), ['worker-1', 'worker-3']);
   assert.equal((await client.get('/workers?state=sideways')).statusCode, 400);
+
+  // A worker's figures are those of its last full minute (the current one is still being counted).
+  const lastMinute = new Date(Math.floor(Date.now() / MINUTE) * MINUTE - 30_000);
+  await app.services.db.workerSample.create({ data: workerSample('worker-3', lastMinute, { cpu: 0.25, requests: 1234, bytesIn: 1, bytesOut: 1 }) });
+  const all = await client.get('/workers');
+  assert.deepEqual(workerIds(all), ['worker-1', 'worker-3']);
+  assert.match(all.body, /data-worker="worker-3">[\s\S]*?<td class="num">25.0%<\/td><td class="num">1,234<\/td>/);
 });
 
 test('workers: the policy form shows every reason for a rejection and stores nothing; a good one is saved', async (t) => {
