@@ -9,15 +9,15 @@ export type RawField = string | number | undefined;
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-export const shown = (raw: string | number) => (typeof raw === 'string' ? JSON.stringify(raw) : String(raw));
+const shown = (raw: string | number) => (typeof raw === 'string' ? JSON.stringify(raw) : String(raw));
 export const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;
 
 /** Empty strings count as "not given", so a blank form field or `?maxMiss=` keeps the current value. */
-export function given(raw: RawField): raw is string | number {
+function given(raw: RawField): raw is string | number {
   return raw !== undefined && !(typeof raw === 'string' && raw.trim() === '');
 }
 
-export function toNumber(raw: string | number): number | undefined {
+function toNumber(raw: string | number): number | undefined {
   if (typeof raw === 'number') return Number.isFinite(raw) ? raw : undefined;
   const text = raw.trim();
   return NUMBER.test(text) ? Number(text) : undefined;
