@@ -63,6 +63,10 @@ test('an operator logs in, reconfigures the cache, adds a node and sees it in th
   assert.ok(await page.getByRole('button', { name: '+1 node' }).isDisabled(), 'manual steps are off in automatic mode');
   await screenshot(page, 'console-pool-auto');
 
+  await page.getByRole('navigation').getByRole('link', { name: 'Workers', exact: true }).click();
+  assert.match(await page.getByRole('status').innerText(), /The web pool is not configured\.[\s\S]*EMC_WEB_POOL=cluster/);
+  await screenshot(page, 'console-workers-none');
+
   await page.getByRole('navigation').getByRole('link', { name: 'Danger zone', exact: true }).click();
   await screenshot(page, 'console-danger');
   assert.deepEqual(errors, [], 'no script errors, no failed resources (a CSP violation would show here)');
