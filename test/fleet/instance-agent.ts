@@ -10,7 +10,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { NODE_TAG, POOL_TAG } from '../../src/scaling/ec2-instances.js';
+import { CACHE_POOL_TAGS } from '../../src/scaling/ec2-instances.js';
 import { spawnRole, type RoleProcess } from './role-process.js';
 
 export type InstanceAgent = {
@@ -33,7 +33,7 @@ export type InstanceAgentOptions = {
 
 export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs = 200, restartMs = 5000 }: InstanceAgentOptions): InstanceAgent {
   const booted = new Map<string, RoleProcess & { nodeTag: string | undefined; diedAt(): number | undefined }>();
-  const nodeTagOf = (instance: Instance) => instance.Tags?.find((t) => t.Key === NODE_TAG)?.Value;
+  const nodeTagOf = (instance: Instance) => instance.Tags?.find((t) => t.Key === CACHE_POOL_TAGS.member)?.Value;
   const note = (line: string) => appendFileSync(join(logDir, 'instance-agent.log'), `${new Date().toISOString()} ${line}\n`);
   let running = true;
 
@@ -52,7 +52,7 @@ export function startInstanceAgent({ ec2, poolTag, port, token, logDir, pollMs =
   }
 
   async function poll(): Promise<void> {
-    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${POOL_TAG}`, Values: [poolTag] }] }), {
+    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CACHE_POOL_TAGS.pool}`, Values: [poolTag] }] }), {
       abortSignal: AbortSignal.timeout(5000),
     });
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {

@@ -3,7 +3,7 @@
 // IP is a loopback address a real cache process can listen on, and the S3 bucket of the images.
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
+import { CACHE_POOL_TAGS } from '../../src/scaling/ec2-instances.js';
 import { startMoto } from '../helpers/moto.js';
 import { trackGroup } from './role-process.js';
 
@@ -46,7 +46,7 @@ export async function startFleetAws(log: string): Promise<FleetAws> {
           MinCount: count,
           MaxCount: count,
           SubnetId: subnet.Subnet!.SubnetId!,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: POOL_TAG, Value: poolTag }] }],
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: CACHE_POOL_TAGS.pool, Value: poolTag }] }],
         }),
       );
       const ids = answer.Instances!.map((i) => i.InstanceId!);
