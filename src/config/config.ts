@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ROUTER_KINDS, type RouterKind } from '../pool/router.js';
 import { GENERATED_PASSWORD_COST, generatePassword, hashPassword } from '../roles/manager/admin-password.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../scaling/node-provider.js';
+import { WEB_POOL_KINDS, type WebPoolKind } from '../scaling/worker-provider.js';
 
 export const roles = ['web', 'manager', 'cache', 'scaler', 'all'] as const;
 export type Role = (typeof roles)[number];
@@ -49,6 +50,18 @@ export const EnvSchema = z.object({
   EMC_PROVIDER: z.enum(PROVIDER_KINDS).default('inprocess'),
   EMC_MIN_NODES: z.coerce.number().int().min(1).max(64).default(1),
   EMC_MAX_NODES: z.coerce.number().int().min(1).max(64).default(8),
+  /** The web pool: none (the web role runs where it is started), cluster (local worker processes), ec2 (instances behind an ALB). */
+  EMC_WEB_POOL: z.enum(WEB_POOL_KINDS).default('none'),
+  EMC_MIN_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  EMC_MAX_WORKERS: z.coerce.number().int().min(1).max(64).default(8),
+  /** How long a stopping worker may take to finish its in-flight requests before it is killed. */
+  EMC_WORKER_DRAIN_S: z.coerce.number().positive().max(3600).default(30),
+  /** A web worker's pool id, given by its provider: a label on its log lines and the key of its statistics. */
+  EMC_WORKER_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
+  /** The ALB target group the ec2 web pool registers its workers in. */
+  EMC_ALB_TARGET_GROUP_ARN: z.string().regex(/^arn:[\w-]+:elasticloadbalancing:/, 'must be a target group ARN').optional(),
+  /** The launch template of the ec2 web pool's workers. */
+  EMC_EC2_WEB_LAUNCH_TEMPLATE: z.string().min(1).optional(),
   EMC_SCALER_INTERVAL_S: z.coerce.number().positive().max(3600).default(60),
   /** The leader lease: a manager that stops renewing it is replaced this long after its last renewal. */
   EMC_POOL_LOCK_TTL_S: z.coerce.number().positive().max(3600).default(15),
@@ -136,12 +149,27 @@ export type Config = {
     /** How often the leader checks every member's health, replacing dead ones, and retries a short growth. */
     reconcileIntervalMs: number;
   };
+  webPool: WebPoolConfig;
   logLevel: z.infer<typeof EnvSchema>['EMC_LOG_LEVEL'];
   /** `pretty` for a person at a terminal, `json` for log collectors. */
   logFormat: 'pretty' | 'json';
   adminToken: string | undefined;
   /** Only for roles that serve the console (manager, all). */
   console: ConsoleConfig | undefined;
+};
+
+export type WebPoolConfig = {
+  /** none: no web pool (each web process is started by hand or by the deployment). */
+  kind: WebPoolKind;
+  minWorkers: number;
+  maxWorkers: number;
+  /** How long a stopping worker may take to finish its in-flight requests before it is killed. */
+  drainTimeoutMs: number;
+  /** Set in a worker of the web pool: its id in the pool. */
+  workerId: string | undefined;
+  /** ec2: the ALB target group workers are registered in, and their launch template. */
+  targetGroupArn: string | undefined;
+  launchTemplate: string | undefined;
 };
 
 export type ListenerTimeouts = { requestTimeoutMs: number; headersTimeoutMs: number; idleTimeoutMs: number };
@@ -181,6 +209,19 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
       // In-process shards live inside one process: web, manager and scaler must be that process.
       message: 'in-process shards need EMC_ROLE=all; split roles need EMC_PROVIDER=process',
       path: ['EMC_PROVIDER'],
+    })
+    .refine((e) => e.EMC_MIN_WORKERS <= e.EMC_MAX_WORKERS, {
+      message: 'must not be above EMC_MAX_WORKERS',
+      path: ['EMC_MIN_WORKERS'],
+    })
+    .refine((e) => e.EMC_WEB_POOL === 'none' || e.EMC_PROVIDER !== 'inprocess' || e.EMC_ROLE === 'cache', {
+      // A worker is a process of its own; in-process shards would live in one worker and be out of reach of the others.
+      message: 'web workers need cache nodes outside their process: use EMC_PROVIDER=process (or ec2) with a web pool',
+      path: ['EMC_WEB_POOL'],
+    })
+    .refine((e) => e.EMC_WEB_POOL !== 'ec2', {
+      message: 'ec2 is not yet available; use cluster (local worker processes) or none',
+      path: ['EMC_WEB_POOL'],
     })
     .safeParse(env);
   if (!parsed.success) {
@@ -236,6 +277,15 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
       resizeWaitMs: e.EMC_RESIZE_WAIT_S * 1000,
       syncIntervalMs: e.EMC_POOL_SYNC_MS,
       reconcileIntervalMs: e.EMC_RECONCILE_S * 1000,
+    },
+    webPool: {
+      kind: e.EMC_WEB_POOL,
+      minWorkers: e.EMC_MIN_WORKERS,
+      maxWorkers: e.EMC_MAX_WORKERS,
+      drainTimeoutMs: e.EMC_WORKER_DRAIN_S * 1000,
+      workerId: e.EMC_WORKER_ID,
+      targetGroupArn: e.EMC_ALB_TARGET_GROUP_ARN,
+      launchTemplate: e.EMC_EC2_WEB_LAUNCH_TEMPLATE,
     },
     logLevel: e.EMC_LOG_LEVEL,
     logFormat: e.EMC_LOG_FORMAT === 'auto' ? (output.stdoutIsTTY ? 'pretty' : 'json') : e.EMC_LOG_FORMAT,
