@@ -24,7 +24,7 @@ function setup(t: TestContext, group: FakeTargetGroupOptions = {}, instances: Fa
   const runs = (id: string) => ec2.instances.find((i) => i.id === id)?.state === 'running';
   const elb = fakeTargetGroup({ intervalS: 10, healthyThreshold: 3, deregistrationDelayS: 60, runs, ...group });
   const log: string[] = [];
-  const record = (obj: unknown, msg?: string) => void log.push(msg ?? '');
+  const record = (_obj: unknown, msg?: string) => void log.push(msg ?? '');
   const provider = createEc2WorkerProvider({
     ec2: ec2.ec2,
     elb: elb.elb,

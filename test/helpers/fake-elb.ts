@@ -75,7 +75,8 @@ export function fakeTargetGroup(options: FakeTargetGroupOptions = {}) {
   const checkArn = (TargetGroupArn?: string) => {
     if (TargetGroupArn !== arn) throw elbError('TargetGroupNotFoundException');
   };
-  const handle = <I extends { TargetGroupArn?: string }>(command: string, act: (input: I) => unknown) => async (input: I) => {
+  type Input = { TargetGroupArn?: string; Targets?: TargetDescription[] };
+  const handle = (command: string, act: (input: Input) => unknown) => async (input: Input) => {
     const error = failures.get(command)?.shift();
     if (error) throw error;
     checkArn(input.TargetGroupArn);
@@ -83,7 +84,7 @@ export function fakeTargetGroup(options: FakeTargetGroupOptions = {}) {
   };
 
   mock.on(RegisterTargetsCommand).callsFake(
-    handle('RegisterTargets', ({ Targets = [] }: { Targets?: TargetDescription[] }) => {
+    handle('RegisterTargets', ({ Targets = [] }) => {
       for (const { Id = '', Port = 80 } of Targets) {
         if (!runs(Id)) throw new InvalidTargetException({ message: `The following targets are not in a running state and cannot be registered: '${Id}'`, $metadata: { httpStatusCode: 400 } });
         const t = targets.get(Id);
@@ -94,7 +95,7 @@ export function fakeTargetGroup(options: FakeTargetGroupOptions = {}) {
     }),
   );
   mock.on(DeregisterTargetsCommand).callsFake(
-    handle('DeregisterTargets', ({ Targets = [] }: { Targets?: TargetDescription[] }) => {
+    handle('DeregisterTargets', ({ Targets = [] }) => {
       for (const { Id = '' } of Targets) {
         const t = targets.get(Id);
         if (t && t.deregisteredAt === undefined) t.deregisteredAt = Date.now();
@@ -103,7 +104,7 @@ export function fakeTargetGroup(options: FakeTargetGroupOptions = {}) {
     }),
   );
   mock.on(DescribeTargetHealthCommand).callsFake(
-    handle('DescribeTargetHealth', ({ Targets }: { Targets?: TargetDescription[] }) => {
+    handle('DescribeTargetHealth', ({ Targets }) => {
       const asked = Targets ?? [...targets.entries()].map(([Id, t]) => ({ Id, Port: t.port }));
       const described = asked.map(({ Id = '', Port }) => ({ Target: { Id, Port: Port ?? targets.get(Id)?.port }, TargetHealth: healthOf(Id) }));
       // Listing the group shows its registered and draining targets, never the unused ones.
