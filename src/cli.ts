@@ -28,9 +28,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command !== 'start') throw new ConfigError(`unknown command "${command}"\n${usage}`);
-  const running = await startRole(config);
   let stopping = false;
-  const stop = (signal: string) => {
+  const running = await startRole(config, { stop: (why) => stop(why) });
+  function stop(signal: string): void {
     if (stopping) return;
     stopping = true;
     running.log.info({ signal }, 'shutting down');
@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<void> {
         process.exit(1);
       },
     );
-  };
+  }
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   // A cache node spawned with an IPC channel belongs to its parent: when the parent dies,

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp, type Listener } from './app.js';
@@ -13,14 +14,29 @@ const listenersOf: Record<Exclude<Config['role'], 'scaler'>, Listener[]> = {
   cache: ['cache'],
 };
 
-/** Starts every listener of the role on its port, sharing one set of services. */
-export async function startRole(config: Config): Promise<Running> {
+/**
+ * The listeners this process opens. With a local web pool the manager is the `cluster` primary
+ * and its workers serve the web port: role all keeps only the manager's listener.
+ */
+function listenersFor(role: Exclude<Config['role'], 'scaler'>, webPool: Config['webPool']['kind']): Listener[] {
+  return role === 'all' && webPool === 'cluster' ? ['manager'] : listenersOf[role];
+}
+
+/**
+ * Starts every listener of the role on its port, sharing one set of services. `stop` is how
+ * the process is asked to shut down from inside (a cluster worker that has drained).
+ */
+export async function startRole(config: Config, { stop }: { stop: (why: string) => void }): Promise<Running> {
   if (config.role === 'scaler') return startScaler(config);
-  const listeners = listenersOf[config.role];
+  const listeners = listenersFor(config.role, config.webPool.kind);
   // The first app creates the services (and owns their loops and closing); the others share them.
   const first = await buildApp(config, { listener: listeners[0] });
   const apps: FastifyInstance[] = [first];
   for (const listener of listeners.slice(1)) apps.push(await buildApp(config, { listener, services: first.services }));
+  if (cluster.isWorker && config.role === 'web') {
+    const { serveClusterWorker } = await import('./roles/web/cluster-worker.js');
+    serveClusterWorker(first, { drainTimeoutMs: config.webPool.drainTimeoutMs, stop });
+  }
   for (const [i, app] of apps.entries()) {
     await app.listen({ host: config.host, port: config.ports[listeners[i]!] });
   }

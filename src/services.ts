@@ -9,14 +9,18 @@ import { createStatsPublisher } from './metrics/stats-publisher.js';
 import { createCachePool, type CachePool } from './pool/cache-pool.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { cacheTokenOf, createProvider } from './scaling/create-provider.js';
+import { cacheTokenOf, createProvider, createWorkerProvider } from './scaling/create-provider.js';
 import { httpNodeConnector } from './scaling/http-node-clients.js';
 import { createLeaderLease } from './scaling/leader-lease.js';
 import type { NodeProvider, ProvidedNode } from './scaling/node-provider.js';
+import type { WorkerProvider } from './scaling/worker-provider.js';
 import { notOverlapping } from './scaling/not-overlapping.js';
-import { createPoolLeader, type PoolLeader } from './scaling/pool-leader.js';
+import { createPoolLeader, type ManagedPool, type PoolLeader } from './scaling/pool-leader.js';
 import { createPoolMembers, type PoolMembers } from './scaling/pool-members.js';
 import { createPoolRequests, type PoolRequests } from './scaling/pool-requests.js';
+import { cachePoolSteps } from './scaling/pool-transition.js';
+import { createWebPool, type WebPool } from './scaling/web-pool.js';
+import { webPoolSteps } from './scaling/web-pool-steps.js';
 import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createBlobStore } from './storage/create-blob-store.js';
@@ -29,9 +33,11 @@ export type Services = {
   pool: CachePool;
   /** This process's routing to the recorded members. */
   members: PoolMembers;
-  /** Asks for pool changes (desired-state writes) and waits for the leader to apply them. */
+  /** Asks for cache pool changes (desired-state writes) and waits for the leader to apply them. */
   requests: PoolRequests;
-  /** Only in processes that manage the pool (manager, all): the lease and, while leading, the provider. */
+  /** The web pool (EMC_WEB_POOL is not none): `workers.requests` acts on it, `workers.list()` shows its workers. */
+  workers: WebPool | undefined;
+  /** Only in processes that manage the pools (manager, all): the one lease and, while leading, the providers. */
   leader: PoolLeader | undefined;
   images: ImageService;
   scaler: ScalerLoop | undefined;
@@ -41,7 +47,7 @@ export type Services = {
 };
 
 /** Real components can be swapped for tests (a failing store, a fake provider...). */
-export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics'> & { provider: NodeProvider }>;
+export type ServiceOverrides = Partial<Pick<Services, 'db' | 'blobs' | 'metrics'> & { provider: NodeProvider; workerProvider: WorkerProvider }>;
 
 const runsScaler = (config: Config) => config.role === 'all' || config.role === 'scaler';
 const managesPool = (config: Config) => config.role === 'all' || config.role === 'manager';
@@ -56,21 +62,38 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const nearCacheBytes = config.pool.provider === 'inprocess' ? 0 : config.cache.nearCacheBytes;
   const pool = createCachePool({ nodes: [], routing: config.cache.routing, log, probeIntervalMs: 1000, nearCacheBytes });
   const { minNodes, maxNodes, syncIntervalMs, scalerIntervalMs } = config.pool;
-  const bounds = { minNodes, maxNodes };
+  const bounds = { min: minNodes, max: maxNodes };
+  const webBounds = { min: config.webPool.minWorkers, max: config.webPool.maxWorkers };
+  const hasWebPool = config.webPool.kind !== 'none';
   const cacheToken = await cacheTokenOf(config, db);
   const http = httpNodeConnector({ timeoutMs: config.cache.timeoutMs, token: cacheToken });
   let leader: PoolLeader | undefined;
+  let cacheProvider: NodeProvider | undefined;
   // In-process shards are reached through the provider that holds them; every other node over HTTP.
-  const connect = (m: ProvidedNode) => (m.address === 'inprocess' ? leader!.provider()!.connect(m) : http(m));
+  const connect = (m: ProvidedNode) => (m.address === 'inprocess' ? cacheProvider!.connect(m) : http(m));
   const members = createPoolMembers({ db, pool, connect });
   if (managesPool(config)) {
+    const cachePool: ManagedPool = {
+      name: 'cache',
+      bounds,
+      async open() {
+        const provider = overrides.provider ?? (await createProvider(config, log, cacheToken));
+        cacheProvider = provider;
+        return { provider, steps: cachePoolSteps({ db, pool, members, provider }) };
+      },
+    };
+    const webPool: ManagedPool = {
+      name: 'web',
+      bounds: webBounds,
+      async open() {
+        const provider = overrides.workerProvider ?? (await createWorkerProvider(config, log));
+        return { provider, steps: webPoolSteps(provider, config.cache.timeoutMs) };
+      },
+    };
     leader = createPoolLeader({
       db,
-      pool,
-      members,
+      pools: hasWebPool ? [cachePool, webPool] : [cachePool],
       lease: createLeaderLease({ db, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: config.pool.leaseTtlMs }),
-      openProvider: async () => overrides.provider ?? (await createProvider(config, log, cacheToken)),
-      bounds,
       intervalMs: syncIntervalMs,
       leaseIntervalMs: Math.min(syncIntervalMs, config.pool.leaseTtlMs / 3),
       healthIntervalMs: config.pool.reconcileIntervalMs,
@@ -79,11 +102,20 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   }
   const requests = createPoolRequests({
     db,
+    pool: 'cache',
     bounds,
     waitMs: config.pool.resizeWaitMs,
     written: () => void leader?.kick(),
     applied: () => members.sync(),
   });
+  const workers = hasWebPool
+    ? createWebPool({
+        db,
+        requests: createPoolRequests({ db, pool: 'web', bounds: webBounds, waitMs: config.pool.resizeWaitMs, written: () => void leader?.kick() }),
+        provider: () => leader?.provider('web'),
+        healthTimeoutMs: config.cache.timeoutMs,
+      })
+    : undefined;
   // The embedded product is one process: it leads at once and serves with its pool ready. A
   // manager opens its port at once instead; its leader loop works in the background.
   if (config.role === 'all') await leader!.lead();
@@ -104,7 +136,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
     ? createScalerLoop({
         db,
         metrics,
-        controller: config.role === 'all' ? requests : createPoolRequests({ db, bounds, waitMs: 0 }),
+        controller: config.role === 'all' ? requests : createPoolRequests({ db, pool: 'cache', bounds, waitMs: 0 }),
         minNodes,
         maxNodes,
         intervalMs: scalerIntervalMs,
@@ -120,6 +152,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
     pool,
     members,
     requests,
+    workers,
     leader,
     images,
     scaler,

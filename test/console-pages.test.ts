@@ -21,7 +21,7 @@ async function submit(client: ConsoleClient, url: string, fields: Record<string,
 
 const flash = (page: LightMyRequestResponse) => /<p class="notice (success|error) flash"[^>]*>([^<]*)<\/p>/.exec(page.body)?.slice(1, 3);
 const nodeIds = (page: LightMyRequestResponse) => [...page.body.matchAll(/data-node="([^"]+)"/g)].map((m) => m[1]);
-const memberIds = async (app: FastifyInstance) => (await readMembers(app.services.db)).map((m) => m.id);
+const memberIds = async (app: FastifyInstance) => (await readMembers(app.services.db, 'cache')).map((m) => m.id);
 
 test('every console page renders for a logged-in admin', async (t) => {
   const { app } = await consoleApp(t);

@@ -31,7 +31,7 @@ async function healthy(app: FastifyInstance): Promise<boolean> {
 
 /** Database members, the pool's ring and the provider's running nodes are the same set. */
 async function assertConsistent(owner: FastifyInstance): Promise<string[]> {
-  const members = (await readMembers(owner.services.db)).map((m) => m.id).sort();
+  const members = (await readMembers(owner.services.db, 'cache')).map((m) => m.id).sort();
   assert.deepEqual(owner.services.pool.nodes().map((n) => n.id).sort(), members, 'the ring follows the database');
   assert.deepEqual((await owner.services.leader!.provider()!.list()).map((n) => n.id).sort(), members, 'the provider runs exactly the members');
   return members;
@@ -39,7 +39,7 @@ async function assertConsistent(owner: FastifyInstance): Promise<string[]> {
 
 /** Load through both apps, SIGKILL one child in the middle; returns the victim. */
 async function killUnderLoad(apps: FastifyInstance[], owner: FastifyInstance) {
-  const members = await readMembers(owner.services.db);
+  const members = await readMembers(owner.services.db, 'cache');
   assert.equal(members.length, 3);
   const victim = members[1]!;
   const pid = pidOf(victim.instanceId);
@@ -61,7 +61,7 @@ test('SIGKILL of a cache process under load: no failed look-up, suspect, reconci
   // The follower syncs only when told, so it sees the healed membership in one step, as a
   // web host that polls less often than a replacement takes would.
   const { app: follower } = await buildTestApp(t, { env: { ...processPool, EMC_DATA_DIR: dataDir, EMC_ROLE: 'web', EMC_POOL_SYNC_MS: '60000' } });
-  const startPids = (await readMembers(owner.services.db)).map((m) => pidOf(m.instanceId));
+  const startPids = (await readMembers(owner.services.db, 'cache')).map((m) => pidOf(m.instanceId));
   t.after(() => killAll(startPids));
   await uploadAll(owner);
   for (const app of [owner, follower]) for (const key of images.keys()) await app.inject(`/image/${key}`);
@@ -76,7 +76,7 @@ test('SIGKILL of a cache process under load: no failed look-up, suspect, reconci
   }
 
   await owner.services.leader!.reconcile();
-  const members = await readMembers(owner.services.db);
+  const members = await readMembers(owner.services.db, 'cache');
   assert.equal(members.length, 3, 'back to the minimum');
   const replacement = members.find((m) => !survivors.some((s) => s.id === m.id))!;
   assert.notEqual(pidOf(replacement.instanceId), pid, 'a new process');
@@ -102,14 +102,14 @@ test('SIGKILL of a cache process under load: no failed look-up, suspect, reconci
 test('the periodic reconcile heals the pool by itself while look-ups continue', { timeout: 60_000 }, async (t) => {
   const { app } = await buildTestApp(t, { env: { ...processPool, EMC_RECONCILE_S: '1' } });
   await app.ready(); // starts the background loops
-  const startPids = (await readMembers(app.services.db)).map((m) => pidOf(m.instanceId));
+  const startPids = (await readMembers(app.services.db, 'cache')).map((m) => pidOf(m.instanceId));
   t.after(() => killAll(startPids));
   await uploadAll(app);
 
   const { pid } = await killUnderLoad([app], app);
   const load = steadyLookups(app, images, { workers: 8 });
   const healed = async () => {
-    const members = await readMembers(app.services.db);
+    const members = await readMembers(app.services.db, 'cache');
     const routed = app.services.pool.nodes().map((n) => n.id).sort().join();
     return (
       members.length === 3 &&

@@ -68,7 +68,7 @@ for (const kind of ['inprocess', 'process'] as const) {
     const hanging = await resizer.next('hanging');
     const db = createDb(loadConfig({ EMC_DATA_DIR: dataDir }).database);
     t.after(() => db.$disconnect());
-    const before = await readMembers(db);
+    const before = await readMembers(db, 'cache');
     const dead = await db.poolState.findUniqueOrThrow({ where: { id: 1 } });
     assert.match(dead.leaderId ?? '', new RegExp(`:${resizer.child.pid}:`), 'the resizer leads');
     assert.equal(dead.desiredSize, 2, 'the asked size is recorded');
@@ -92,11 +92,11 @@ for (const kind of ['inprocess', 'process'] as const) {
     const free = Math.max(leaseExpiresAt!.getTime(), startedAt);
     // Role all leads before it serves: with processes, its first pass (starting two nodes) comes first.
     assert.ok(ledAt - free < (kind === 'process' ? 20_000 : 5000), `it led ${ledAt - free} ms after the lease was free and it started`);
-    await eventually(async () => (await readMembers(db)).length === 2 && app.services.pool.nodes().length === 2, 25_000, 'the pool reached the desired 2 nodes');
+    await eventually(async () => (await readMembers(db, 'cache')).length === 2 && app.services.pool.nodes().length === 2, 25_000, 'the pool reached the desired 2 nodes');
 
     const state = await db.poolState.findUniqueOrThrow({ where: { id: 1 } });
     assert.ok(state.leaderGeneration > dead.leaderGeneration, 'a new generation leads');
-    const members = await readMembers(db);
+    const members = await readMembers(db, 'cache');
     const ids = members.map((m) => m.id);
     assert.deepEqual(app.services.pool.nodes().map((n) => n.id), ids, 'the ring follows the database');
     assert.deepEqual((await app.services.leader!.provider()!.list()).map((n) => n.id).sort(), [...ids].sort(), 'the provider runs exactly the members');

@@ -18,16 +18,16 @@ for (const database of databases) {
       const first = await a.refresh();
       assert.ok(first);
       assert.equal(await b.refresh(), undefined, 'b cannot take a live lease');
-      await commitMembership(db, first, [node('node-a')], []);
+      await commitMembership(db, first, 'cache', [node('node-a')], []);
 
       await new Promise((r) => setTimeout(r, 400)); // a stops renewing (a long pause, a partition)
       const second = await b.refresh();
       assert.ok(second && second.generation > first.generation, 'b leads under a newer generation');
-      await commitMembership(db, second, [node('node-b')], []);
+      await commitMembership(db, second, 'cache', [node('node-b')], []);
 
       // a wakes up and writes what it was doing: refused, and nothing of it is recorded.
-      await assert.rejects(commitMembership(db, first, [node('node-late')], ['node-b']), FencedError);
-      assert.deepEqual((await readMembers(db)).map((m) => m.id).sort(), ['node-1', 'node-a', 'node-b'], "node-1 is the app's own");
+      await assert.rejects(commitMembership(db, first, 'cache', [node('node-late')], ['node-b']), FencedError);
+      assert.deepEqual((await readMembers(db, 'cache')).map((m) => m.id).sort(), ['node-1', 'node-a', 'node-b'], "node-1 is the app's own");
       assert.equal(await a.refresh(), undefined, 'and a cannot renew what it lost');
       assert.ok(await b.refresh(), 'while b renews');
     });

@@ -40,7 +40,7 @@ test('no web host serves a replaced or deleted image from its near cache; unchan
   const db = createDb(database);
   // The test records the membership a leader would (no manager runs here): it holds the lease for the test.
   const lease = await createLeaderLease({ db, holder: 'near-cache-test', ttlMs: 600_000 }).refresh();
-  await commitMembership(db, lease!, nodes.map((address, i) => ({ id: `cache-${i + 1}`, instanceId: null, address })), []);
+  await commitMembership(db, lease!, 'cache', nodes.map((address, i) => ({ id: `cache-${i + 1}`, instanceId: null, address })), []);
   await db.$disconnect();
 
   const webs: string[] = [];

@@ -62,7 +62,7 @@ for (const database of databases) {
       const statuses = await Promise.all(requestsMade);
       assert.ok(statuses.every((s) => s === 200 || s === 400), String(statuses));
       await app.services.leader!.kick();
-      const members = await readMembers(app.services.db);
+      const members = await readMembers(app.services.db, 'cache');
       const running = await app.services.leader!.provider()!.list();
       assert.ok(members.length >= 1 && members.length <= 5, `${members.length} members`);
       assert.equal(members.length, await requests.size(), 'the pool reached the desired size');
@@ -107,14 +107,14 @@ for (const database of databases) {
 test('manual mode: a node that dies is replaced to keep the desired size, and the event says so', { timeout: 90_000 }, async (t) => {
   const { app } = await buildTestApp(t, { env: { EMC_PROVIDER: 'process', EMC_MIN_NODES: '1', EMC_CACHE_TIMEOUT_MS: '500' } });
   await app.inject(configure('numNodes=2'));
-  const before = await readMembers(app.services.db);
+  const before = await readMembers(app.services.db, 'cache');
   assert.equal(before.length, 2);
   const victim = before[1]!;
   process.kill(Number(victim.instanceId!.replace('pid:', '')), 'SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
 
   await app.services.leader!.reconcile();
-  const after = await readMembers(app.services.db);
+  const after = await readMembers(app.services.db, 'cache');
   assert.equal(after.length, 2, 'back at the desired size');
   assert.equal(after[0]!.instanceId, before[0]!.instanceId, 'the healthy node stayed');
   assert.notEqual(after[1]!.instanceId, victim.instanceId, 'the dead node was replaced by a new process');

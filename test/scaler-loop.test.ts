@@ -113,13 +113,13 @@ describe('scaler loop', () => {
       { id: undefined, at: clock.now, actor: 'scaler', fromNodes: 3, toNodes: 3, missRate: 0.15, lookups: 100, maxMiss: 0.2, minMiss: 0.1, reason: 'miss rate 15.0% within 10.0%–20.0% over 100 look-ups: keep 3 nodes' },
     );
     // A no-change event is not a resize, so it never delays the next decision.
-    assert.equal(await lastResizeAt(db), undefined);
+    assert.equal(await lastResizeAt(db, 'cache'), undefined);
   });
 
   it('waits for a full window after a resize', async (t) => {
     const { db, metrics, pool, loop, clock, advance } = await setup(t, { nodes: 2 });
     metrics.lookups = metrics.misses = 50;
-    await recordScalingEvent(db, { actor: 'operator', fromNodes: 1, toNodes: 2, reason: 'manual +1' }, new Date(clock.now.getTime() - 20_000));
+    await recordScalingEvent(db, { pool: 'cache', actor: 'operator', fromNodes: 1, toNodes: 2, reason: 'manual +1' }, new Date(clock.now.getTime() - 20_000));
     const result = await loop.tick();
     assert.equal(result.status, 'kept');
     assert.equal(pool.calls.length, 0);

@@ -8,6 +8,7 @@ import { refuseSimpleBodies } from '../http/cross-site-guard.js';
 import { readUploadForm } from '../http/read-upload.js';
 import { streamKeyList } from './key-list-stream.js';
 import { requireAdminToken } from './admin-token.js';
+import { workersApi } from './workers-api.js';
 
 const ok = { type: 'string', enum: ['true'] } as const;
 const success = (properties: Record<string, object> = {}) => ({
@@ -90,8 +91,9 @@ export function testApi(config: Config): FastifyPluginAsync {
       admin.post<{ Querystring: ConfigurationChange }>('/configure_cache', configureCache, async (request) => ({
         success: 'true',
         // The bounds are checked before anything changes, so a refused numNodes leaves the cache settings alone too.
-        ...(await applyConfiguration({ ...app.services, bounds: config.pool }, request.query)),
+        ...(await applyConfiguration({ ...app.services, bounds: { min: config.pool.minNodes, max: config.pool.maxNodes } }, request.query)),
       }));
+      await admin.register(workersApi);
     });
 
     // The course client only POSTs; any other method gets a clear 405, not a 404.

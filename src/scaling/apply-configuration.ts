@@ -2,7 +2,7 @@ import { CACHE_POLICIES, MAX_CAPACITY_MB, MIN_CAPACITY_MB, type CacheConfig, typ
 import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/app-error.js';
-import type { PoolBounds } from './desired-state.js';
+import type { PoolBounds } from './pool-name.js';
 import type { PoolRequests } from './pool-requests.js';
 import { parsePolicyChange, type PolicyChangeInput, type ScalerPolicy } from './scaler-policy.js';
 import { loadScalerPolicy, saveScalerPolicy } from './scaler-policy-store.js';
@@ -47,8 +47,8 @@ const nodes = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
 /** The desired-state write refuses the same sizes, but only after the rest was applied; checking first keeps a refusal a no-op. */
 function checkBounds(numNodes: number, bounds: PoolBounds | undefined, errors: string[]): void {
   if (!bounds) return;
-  if (numNodes < bounds.minNodes) errors.push(`the pool cannot shrink below its minimum of ${nodes(bounds.minNodes)} (numNodes=${numNodes})`);
-  else if (numNodes > bounds.maxNodes) errors.push(`the pool cannot grow above its maximum of ${nodes(bounds.maxNodes)} (numNodes=${numNodes})`);
+  if (numNodes < bounds.min) errors.push(`the pool cannot shrink below its minimum of ${nodes(bounds.min)} (numNodes=${numNodes})`);
+  else if (numNodes > bounds.max) errors.push(`the pool cannot grow above its maximum of ${nodes(bounds.max)} (numNodes=${numNodes})`);
 }
 
 /**

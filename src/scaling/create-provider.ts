@@ -5,6 +5,7 @@ import { createInProcessProvider } from './inprocess-provider.js';
 import type { NodeProvider } from './node-provider.js';
 import { createProcessProvider } from './process-provider.js';
 import { sharedCacheToken } from './shared-cache-token.js';
+import type { WorkerProvider } from './worker-provider.js';
 
 /**
  * The environment a cache child needs: nodes hold no database or metrics client, so only our
@@ -53,5 +54,19 @@ export async function createProvider(config: Config, log: FastifyBaseLogger, tok
         log,
       });
     }
+  }
+}
+
+/** The web pool's provider (config.webPool.kind is not `none`); made by the leader when it first leads. */
+export async function createWorkerProvider(config: Config, log: FastifyBaseLogger): Promise<WorkerProvider> {
+  switch (config.webPool.kind) {
+    case 'cluster': {
+      const { createClusterWorkerProvider } = await import('./cluster-worker-provider.js');
+      return createClusterWorkerProvider({ host: config.host, port: config.ports.web, drainTimeoutMs: config.webPool.drainTimeoutMs, log });
+    }
+    case 'ec2':
+    case 'none':
+      // Configuration validation refuses ec2 until its provider exists; `none` has no pool to run.
+      throw new Error(`no web pool provider for EMC_WEB_POOL=${config.webPool.kind}`);
   }
 }

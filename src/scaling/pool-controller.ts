@@ -8,11 +8,14 @@ export type ResizeRequest = {
   lookups?: number;
   maxMiss?: number;
   minMiss?: number;
+  cpu?: number;
+  growCpu?: number;
+  shrinkCpu?: number;
 };
 
 export type ResizeOutcome = { from: number; to: number; message: string };
 
-/** What the scaler needs of the pool: its desired size, and a way to ask for another. */
+/** What a scaler needs of its pool: its desired size, and a way to ask for another. */
 export interface PoolController {
   /** The desired size, as recorded. */
   size(): Promise<number>;

@@ -1,23 +1,29 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
-import type { CachePool } from '../pool/cache-pool.js';
-import { ensureDesiredSize, type PoolBounds } from './desired-state.js';
+import { ensureDesiredSize } from './desired-state.js';
 import type { LeaderLease } from './leader-lease.js';
-import type { NodeProvider } from './node-provider.js';
-import { createPoolConvergence, type PoolConvergence } from './pool-convergence.js';
-import type { PoolMembers } from './pool-members.js';
+import type { MemberProvider } from './member-provider.js';
+import { createPoolConvergence, type PoolConvergence, type PoolSteps } from './pool-convergence.js';
 import { readMembers } from './pool-membership.js';
-import { createPoolTransition } from './pool-transition.js';
+import type { PoolBounds, PoolName } from './pool-name.js';
 import { notOverlapping } from './not-overlapping.js';
+
+/** One pool the leader sizes. */
+export type ManagedPool = {
+  name: PoolName;
+  bounds: PoolBounds;
+  /**
+   * Made when this process first leads: a process that never leads holds no provider (and no
+   * cloud client, no forked worker).
+   */
+  open: () => Promise<{ provider: MemberProvider; steps: PoolSteps }>;
+};
 
 type Deps = {
   db: Db;
-  pool: CachePool;
-  members: PoolMembers;
+  /** Converged in this order in every pass (the cache pool first: web workers need its nodes). */
+  pools: readonly ManagedPool[];
   lease: LeaderLease;
-  /** Made when this process first leads: a process that never leads holds no provider (and no cloud client). */
-  openProvider: () => Promise<NodeProvider>;
-  bounds: PoolBounds;
   /** Time between passes (a desired change written elsewhere is seen within it). */
   intervalMs: number;
   /** Renewal of the lease, and how often a standby looks for a lapsed one. */
@@ -27,15 +33,16 @@ type Deps = {
   log: FastifyBaseLogger;
 };
 
+type Opened = { name: PoolName; provider: MemberProvider; convergence: PoolConvergence };
+
 /**
- * Among the managing processes, the holder of the lease applies the desired state; the
- * others only watch the lease. Renewal runs on its own timer, so a pass that waits for a
- * booting node never lets the lease lapse; a pass that outlives the lease is fenced at its
- * next membership write.
+ * Among the managing processes, the holder of the one lease applies the desired state of every
+ * pool; the others only watch the lease. One loop: each pass converges each pool in turn.
+ * Renewal runs on its own timer, so a pass that waits for a booting member never lets the
+ * lease lapse; a pass that outlives the lease is fenced at its next membership write.
  */
-export function createPoolLeader({ db, pool, members, lease, openProvider, bounds, intervalMs, leaseIntervalMs, healthIntervalMs, log }: Deps) {
-  let provider: NodeProvider | undefined;
-  let convergence: PoolConvergence | undefined;
+export function createPoolLeader({ db, pools, lease, intervalMs, leaseIntervalMs, healthIntervalMs, log }: Deps) {
+  const opened = new Map<PoolName, Opened>();
   let leading = false;
   let lastHealthAt = 0;
   const timers: NodeJS.Timeout[] = [];
@@ -43,10 +50,14 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
   let queued: Promise<void> | undefined;
 
   async function elect(): Promise<void> {
-    provider ??= await openProvider();
-    convergence ??= createPoolConvergence({ db, pool, members, provider, transition: createPoolTransition({ db, pool, members, provider, log }), log });
-    await ensureDesiredSize(db, bounds);
-    await provider.adopt?.(await readMembers(db));
+    for (const pool of pools) {
+      if (!opened.has(pool.name)) {
+        const { provider, steps } = await pool.open();
+        opened.set(pool.name, { name: pool.name, provider, convergence: createPoolConvergence({ db, pool: pool.name, provider, steps, log }) });
+      }
+      await ensureDesiredSize(db, pool.name, pool.bounds);
+      await opened.get(pool.name)!.provider.adopt?.(await readMembers(db, pool.name));
+    }
     lastHealthAt = 0; // a new leader first checks what it inherited
     leading = true;
   }
@@ -60,7 +71,7 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
       const held = await lease.refresh();
       if (held && !leading) {
         await elect();
-        log.info({ generation: held.generation }, 'this manager leads the pool');
+        log.info({ generation: held.generation, pools: pools.map((p) => p.name) }, 'this manager leads the pools');
       } else if (!held && leading) {
         leading = false;
         log.warn('this manager lost the pool lease; another manager leads now');
@@ -75,15 +86,19 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
 
   async function pass(): Promise<void> {
     const held = lease.current();
-    if (!leading || !held || !convergence) return;
+    if (!leading || !held) return;
     const checkHealth = Date.now() - lastHealthAt >= healthIntervalMs;
     if (checkHealth) lastHealthAt = Date.now();
-    const conv = convergence;
-    try {
-      const note = await members.exclusive(() => conv.pass(held, { checkHealth }));
-      if (note) log.warn({ note }, 'the pool is short of its desired state');
-    } catch (err) {
-      log.warn({ err }, 'could not apply the desired pool state; trying again');
+    for (const pool of pools) {
+      const conv = opened.get(pool.name)?.convergence;
+      if (!conv) continue;
+      // One pool that cannot be converged does not hold the other back.
+      try {
+        const note = await conv.pass(held, { checkHealth });
+        if (note) log.warn({ pool: pool.name, note }, 'the pool is short of its desired state');
+      } catch (err) {
+        log.warn({ err, pool: pool.name }, 'could not apply the desired pool state; trying again');
+      }
     }
   }
 
@@ -102,8 +117,8 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
 
   return {
     isLeading: () => leading,
-    /** The provider, once this process has led. */
-    provider: () => provider,
+    /** A pool's provider, once this process has led. */
+    provider: (pool: PoolName = 'cache') => opened.get(pool)?.provider,
     /** Takes the lease if free and applies the desired state once: what a manager does at start. */
     async lead(): Promise<boolean> {
       await keepLease();
@@ -122,13 +137,13 @@ export function createPoolLeader({ db, pool, members, lease, openProvider, bound
       timers.push(setInterval(() => void kick(), intervalMs).unref());
       void keepLease().then(kick);
     },
-    /** Stops the loops, hands the lease back and closes the provider (which stops or lets go of its nodes). */
+    /** Stops the loops, hands the lease back and closes the providers (which stop or let go of their members), web pool first. */
     async close(): Promise<void> {
       for (const timer of timers) clearInterval(timer);
       await (queued ?? running);
       leading = false;
       await lease.release().catch((err) => log.warn({ err }, 'could not hand the pool lease back'));
-      await provider?.close();
+      for (const pool of [...pools].reverse()) await opened.get(pool.name)?.provider.close();
     },
   };
 }

@@ -37,9 +37,9 @@ export function createPoolMembers({ db, pool, connect }: Deps) {
   }
 
   async function follow(): Promise<void> {
-    const version = await readVersion(db);
+    const version = await readVersion(db, 'cache');
     if (version === syncedVersion) return;
-    const members = await readMembers(db);
+    const members = await readMembers(db, 'cache');
     const current = pool.nodes().map((n) => identities.get(n) ?? n.id).join();
     if (members.map(identity).join() !== current) await pool.follow(members.map(clientFor));
     syncedVersion = version;

@@ -2,13 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheConfig } from '../cache/cache-types.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/app-error.js';
-import { plural, readPoolState, writeDesiredCacheConfig, writeDesiredSize, type PoolBounds, type SizeChange } from './desired-state.js';
+import { readPoolState, writeDesiredCacheConfig, writeDesiredSize, type SizeChange } from './desired-state.js';
 import type { ResizeOutcome, ResizeRequest } from './pool-controller.js';
+import { countOf, poolTitle, type PoolBounds, type PoolName } from './pool-name.js';
 
 type Deps = {
   db: Db;
+  pool: PoolName;
   bounds: PoolBounds;
-  /** How long a call waits for the leader to apply its change; 0: it only records it (the scaler). */
+  /** How long a call waits for the leader to apply its change; 0: it only records it (a scaler). */
   waitMs: number;
   /** Told after each write (the leader of this process, if it is one, then applies it at once). */
   written?: () => void;
@@ -16,21 +18,23 @@ type Deps = {
   applied?: () => Promise<void>;
 };
 
-const activeCount = (db: Db) => db.poolNode.count({ where: { state: 'active' } });
-
 /**
- * How every process asks for a change of the pool: one desired-state write, then a bounded
+ * How every process asks for a change of one pool: one desired-state write, then a bounded
  * wait for the leader to apply it. The answer says plainly when the pool did not get there.
  */
-export function createPoolRequests({ db, bounds, waitMs, written, applied }: Deps) {
+export function createPoolRequests({ db, pool, bounds, waitMs, written, applied }: Deps) {
+  const title = poolTitle(pool);
+  const count = (n: number) => countOf(pool, n);
+  const activeCount = () => db.poolNode.count({ where: { pool, state: 'active' } });
+
   async function settle(version: number): Promise<{ size: number }> {
     written?.();
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const [state, size] = await Promise.all([readPoolState(db), activeCount(db)]);
+      const [state, size] = await Promise.all([readPoolState(db, pool), activeCount()]);
       const desired = state?.desiredSize ?? size;
       if (state && state.appliedVersion >= version) {
-        if (state.applyNote) throw new AppError(503, `the pool has ${plural(size)}, not the ${desired} asked for: ${state.applyNote}`);
+        if (state.applyNote) throw new AppError(503, `${title} has ${count(size)}, not the ${desired} asked for: ${state.applyNote}`);
         if (size === desired) {
           await applied?.();
           return { size };
@@ -43,8 +47,8 @@ export function createPoolRequests({ db, bounds, waitMs, written, applied }: Dep
         throw new AppError(
           503,
           leading
-            ? `the change is recorded (${plural(desired)} wanted, ${size} running) but the leader manager has not applied it within ${waitMs / 1000} s; the pool page shows it as pending`
-            : `no manager leads the pool right now: the change is recorded (${plural(desired)} wanted, ${size} running) and will be applied when one takes over`,
+            ? `the change is recorded (${count(desired)} wanted, ${size} running) but the leader manager has not applied it within ${waitMs / 1000} s; the console shows it as pending`
+            : `no manager leads ${title} right now: the change is recorded (${count(desired)} wanted, ${size} running) and will be applied when one takes over`,
         );
       }
       await sleep(100);
@@ -52,29 +56,32 @@ export function createPoolRequests({ db, bounds, waitMs, written, applied }: Dep
   }
 
   async function change(sizeChange: SizeChange, request: ResizeRequest): Promise<ResizeOutcome> {
-    const write = await writeDesiredSize(db, sizeChange, request, bounds);
-    if (waitMs === 0) return { from: write.from, to: write.to, message: `asked for ${plural(write.to)} (was ${write.from})` };
+    const write = await writeDesiredSize(db, pool, sizeChange, request, bounds);
+    if (waitMs === 0) return { from: write.from, to: write.to, message: `asked for ${count(write.to)} (was ${write.from})` };
     const { size } = await settle(write.version);
-    const message = write.from === write.to ? `the pool already has ${plural(size)}` : `the pool went from ${plural(write.from)} to ${plural(size)}`;
+    const message = write.from === write.to ? `${title} already has ${count(size)}` : `${title} went from ${count(write.from)} to ${count(size)}`;
     return { from: write.from, to: size, message };
   }
 
   return {
+    pool,
+    bounds,
     /** The desired size (what the pool is, or is being brought to). */
     async size(): Promise<number> {
-      return (await readPoolState(db))?.desiredSize ?? (await activeCount(db));
+      return (await readPoolState(db, pool))?.desiredSize ?? (await activeCount());
     },
     /** Running members as recorded. */
-    actual: () => activeCount(db),
+    actual: activeCount,
     resize: (target: number, request: ResizeRequest) => change({ to: target }, request),
     step: (by: 1 | -1, request: ResizeRequest) => change({ by }, request),
     /** Takes one chosen member out (404 for an unknown id, 400 below the minimum); the pool shrinks by one. */
-    async removeNode(id: string, request: ResizeRequest): Promise<ResizeOutcome> {
+    async removeMember(id: string, request: ResizeRequest): Promise<ResizeOutcome> {
       const outcome = await change({ stop: id }, request);
       return { ...outcome, message: `stopped ${id}: ${outcome.message}` };
     },
-    /** The shared cache configuration, sent by the leader to every member (and to every node that joins). */
+    /** The shared cache configuration (cache pool only), sent by the leader to every node and every node that joins. */
     async configure(config: CacheConfig): Promise<void> {
+      if (pool !== 'cache') throw new Error('only the cache pool has a cache configuration');
       await settle(await writeDesiredCacheConfig(db, config));
     },
   };

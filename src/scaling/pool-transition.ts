@@ -1,21 +1,19 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { CacheConfig } from '../cache/cache-types.js';
+import { loadSharedCacheConfig } from '../cache/shared-cache-config.js';
 import type { Db } from '../db/database.js';
 import type { CachePool } from '../pool/cache-pool.js';
-import type { MigrationReport } from '../pool/migrate-entries.js';
-import type { Lease } from './leader-lease.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
+import type { PoolSteps } from './pool-convergence.js';
 import type { PoolMembers } from './pool-members.js';
-import { commitMembership } from './pool-membership.js';
 
-type Deps = { db: Db; pool: CachePool; members: PoolMembers; provider: NodeProvider; log: FastifyBaseLogger };
+type Deps = { db: Db; pool: CachePool; members: PoolMembers; provider: NodeProvider };
 
 /**
- * The leader's two moves on the pool. Entries move before membership changes, a leaving node
- * stops only after its entries moved, and a joining node runs the shared configuration before
- * it takes a key.
+ * The cache pool's own steps. Entries move before membership changes (a leaving node stops
+ * only after its entries moved), and a joining node runs the shared configuration before it
+ * takes a key.
  */
-export function createPoolTransition({ db, pool, members, provider, log }: Deps) {
+export function cachePoolSteps({ db, pool, members, provider }: Deps): PoolSteps {
   /** A node starts with defaults; it serves the pool only once it runs the shared configuration. */
   async function startConfigured(id: string, config: CacheConfig): Promise<ProvidedNode> {
     const started = await provider.start(id);
@@ -28,23 +26,22 @@ export function createPoolTransition({ db, pool, members, provider, log }: Deps)
     return started;
   }
 
-  /** Routes to `next`, records it under the lease, then stops who left; on failure nothing is recorded and what started is stopped. */
-  async function move(lease: Lease, current: ProvidedNode[], next: ProvidedNode[], joined: ProvidedNode[]): Promise<MigrationReport> {
-    const leaving = current.filter((m) => !next.some((n) => n.id === m.id));
-    let report;
-    try {
-      report = await pool.resize(next.map(members.clientFor));
-      await commitMembership(db, lease, joined, leaving.map((m) => m.id));
-    } catch (err) {
-      await members.refollow().catch(() => undefined);
-      await Promise.all(joined.map((n) => provider.stop(n.id).catch(() => undefined)));
-      throw err;
-    }
-    await Promise.all(leaving.map((m) => provider.stop(m.id).catch((err) => log.warn({ err, node: m.id }, 'node did not stop cleanly'))));
-    return report;
-  }
-
-  return { startConfigured, move };
+  return {
+    start: async (id) => startConfigured(id, await loadSharedCacheConfig(db)),
+    probe: (member) => members.withClient(member, (node) => node.health()),
+    // The data migration: entries move to their new owners before the new membership is recorded.
+    route: async (next) => void (await pool.resize(next.map(members.clientFor))),
+    reroute: () => members.refollow(),
+    async refresh({ changed, checkHealth }) {
+      await members.refollow();
+      if (!changed && !checkHealth) return [];
+      // Taking the same configuration again changes nothing on a node; a node that restarted in place gets it back.
+      const error = await pool.reconfigure(await loadSharedCacheConfig(db)).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      return error ? [`not every node took the cache configuration: ${error.message}`] : [];
+    },
+    exclusive: (work) => members.exclusive(work),
+  };
 }
-
-export type PoolTransition = ReturnType<typeof createPoolTransition>;

@@ -61,7 +61,7 @@ export function createScalerLoop({
     const [totals, nodes, lastResize] = await Promise.all([
       metrics.totals(windowStart, windowEnd),
       controller.size(),
-      lastResizeAt(db),
+      lastResizeAt(db, 'cache'),
     ]);
     // Statistics from before a resize describe a different pool; decide only on a window gathered after it.
     const fullWindow = lastResize === undefined || lastResize.getTime() <= windowStart.getTime();
@@ -69,7 +69,7 @@ export function createScalerLoop({
     const seen = { missRate: decision.missRate, lookups: totals.lookups, maxMiss: policy.maxMissRate, minMiss: policy.minMissRate };
 
     if (decision.target === nodes) {
-      await recordScalingEvent(db, { actor: 'scaler', fromNodes: nodes, toNodes: nodes, reason: decision.reason, ...seen }, at);
+      await recordScalingEvent(db, { pool: 'cache', actor: 'scaler', fromNodes: nodes, toNodes: nodes, reason: decision.reason, ...seen }, at);
       return { status: 'kept', decision };
     }
     // An operator may have switched to manual while we were reading; that switch wins at once.

@@ -25,7 +25,7 @@ export const CACHE_NODE_ENV: Readonly<Record<string, string>> = Object.freeze({
  * The entry point of this build: compiled JavaScript when this module runs from dist/
  * (production), otherwise bin/emc.js, which runs the TypeScript sources through tsx.
  */
-function emcEntryPoint(): string {
+export function emcEntryPoint(): string {
   const compiled = import.meta.url.endsWith('.js');
   return fileURLToPath(new URL(compiled ? '../../cli.js' : '../../../bin/emc.js', import.meta.url));
 }

@@ -65,11 +65,11 @@ export async function poolView(request: FastifyRequest, bounds: PoolBounds, reje
   const { db, pool } = request.server.services;
   const warning = await followPool(request);
   const [state, policy, rows, statuses, events] = await Promise.all([
-    readPoolState(db),
+    readPoolState(db, 'cache'),
     loadScalerPolicy(db),
-    db.poolNode.findMany({ orderBy: [{ since: 'asc' }, { id: 'asc' }] }),
+    db.poolNode.findMany({ where: { pool: 'cache' }, orderBy: [{ since: 'asc' }, { id: 'asc' }] }),
     pool.status(),
-    db.scalingEvent.findMany({ orderBy: { id: 'desc' }, take: HISTORY_ROWS }),
+    db.scalingEvent.findMany({ where: { pool: 'cache' }, orderBy: { id: 'desc' }, take: HISTORY_ROWS }),
   ]);
   const size = rows.filter((r) => r.state === 'active').length;
   const form = rejected?.form ?? formOf(policy);

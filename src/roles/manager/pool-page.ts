@@ -55,7 +55,7 @@ export function poolPage(config: Config): FastifyPluginAsync {
       async (request, reply) =>
         flashAndRedirect(request, reply, '/pool', async () => {
           const { id } = request.params;
-          return (await requests.removeNode(id, { actor: 'operator', reason: `console: stop ${id}` })).message;
+          return (await requests.removeMember(id, { actor: 'operator', reason: `console: stop ${id}` })).message;
         }),
     );
 
