@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { loadConfig } from '../src/config/config.js';
+import { createWorkerProvider } from '../src/scaling/create-provider.js';
 import { createEc2WorkerProvider } from '../src/scaling/ec2-worker-provider.js';
 import { awsError, fakeEc2, type FakeInstance } from './helpers/fake-ec2.js';
 import { elbError, fakeTargetGroup, type FakeTargetGroupOptions } from './helpers/fake-elb.js';
+import { silentLog } from './helpers/pool.js';
 
 // The web pool's EC2 provider on the modelled fakes (EC2: test/helpers/fake-ec2.ts, the target
 // group: test/helpers/fake-elb.ts), for what moto 5.2.1 does not show: a worker takes traffic only
@@ -130,4 +133,18 @@ test('a second start of a worker that is starting or running launches nothing; a
   assert.equal(a, b);
   assert.equal((await provider.start('worker-7')).instanceId, 'i-old');
   assert.equal(ec2.calls('RunInstances').length, 1);
+});
+
+test('EMC_WEB_POOL=ec2 makes this provider, on the configured target group and template', async () => {
+  const config = loadConfig({
+    EMC_ROLE: 'manager',
+    EMC_ADMIN_PASSWORD: 'long enough',
+    EMC_PROVIDER: 'ec2',
+    EMC_WEB_POOL: 'ec2',
+    EMC_ALB_TARGET_GROUP_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/emc-web/0123456789abcdef',
+    EMC_EC2_WEB_LAUNCH_TEMPLATE: 'emc-web',
+  });
+  const provider = await createWorkerProvider(config, silentLog);
+  assert.equal(provider.kind, 'ec2');
+  await provider.close();
 });
