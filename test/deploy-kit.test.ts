@@ -383,7 +383,9 @@ test('the AWS smoke script parses, is read-only unless asked, and checks what AW
     assert.ok(/--dry-run|^aws ec2 (start|stop)-instances --instance-ids "\$one"/.test(call[0]) || call[0].includes('dry '), call[0]);
   }
   assert.match(script, /START:-0\}" = 1/);
-  for (const check of ['head-object', 'get-metric-data', 'delete-tags', 'describe-launch-template-versions']) assert.ok(script.includes(check), check);
+  for (const check of ['head-object', 'get-metric-data', 'delete-tags', 'describe-launch-template-versions', 'dry run-instances', 'describe-target-health']) assert.ok(script.includes(check), check);
+  // No call that changes a load balancer: ELB has no dry run.
+  assert.doesNotMatch(script, /aws elbv2 (register|deregister|create|delete|modify)-/);
   assert.match(read('deploy/AWS.md'), /deploy\/aws-smoke\.sh/);
 });
 

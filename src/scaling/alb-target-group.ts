@@ -64,7 +64,7 @@ export function createElbClient(): ElasticLoadBalancingV2Client {
   return new ElasticLoadBalancingV2Client({});
 }
 
-const describe = ({ state, reason, description }: TargetHealth) => `${state}${reason ? ` (${reason}${description ? `: ${description}` : ''})` : ''}`;
+const shown = ({ state, reason, description }: TargetHealth) => `${state}${reason ? ` (${reason}${description ? `: ${description}` : ''})` : ''}`;
 
 /** An Application Load Balancer target group of instance targets, as the EC2 worker provider uses it. */
 export function createTargetGroup({ elb, targetGroupArn, pollMs = 5000, sleep = defaultSleep, retry = {}, signal }: TargetGroupOptions): TargetGroup {
@@ -94,7 +94,7 @@ export function createTargetGroup({ elb, targetGroupArn, pollMs = 5000, sleep = 
       if (failure) throw failure;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new TargetGroupError(late, `target ${target.instanceId}:${target.port} was not ${what} within ${timeoutMs} ms (last: ${describe(now)})`);
+        throw new TargetGroupError(late, `target ${target.instanceId}:${target.port} was not ${what} within ${timeoutMs} ms (last: ${shown(now)})`);
       }
       await sleep(Math.min(pollMs, left), signal);
     }
@@ -143,7 +143,7 @@ export function createTargetGroup({ elb, targetGroupArn, pollMs = 5000, sleep = 
         // consistent, and a registration moments ago may not show yet.
         (h) =>
           h.state === 'draining' || h.state === 'unhealthy.draining' || (h.state === 'unused' && h.reason === 'Target.InvalidState')
-            ? new TargetGroupError('not-registered', `target ${target.instanceId}:${target.port} left the target group while starting: ${describe(h)}`)
+            ? new TargetGroupError('not-registered', `target ${target.instanceId}:${target.port} left the target group while starting: ${shown(h)}`)
             : undefined,
         'not-healthy',
       );
