@@ -52,8 +52,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: {
       level: config.logLevel,
       stream: await logOutput(config),
-      // Cache children log into their parent's output; the node id tells them apart.
-      base: { role: listener, ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}) },
+      // Cache children and web workers log into their parent's output; their pool id tells them apart.
+      base: {
+        role: listener,
+        ...(listener === 'cache' && config.cache.nodeId ? { node: config.cache.nodeId } : {}),
+        ...(listener === 'web' && config.webPool.workerId ? { worker: config.webPool.workerId } : {}),
+      },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     },
     // Keys may contain "/" and be up to 255 characters, percent-encoded three bytes each.

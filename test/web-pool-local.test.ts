@@ -1,0 +1,149 @@
+// The local web pool as it runs: `emc start --role all` with EMC_WEB_POOL=cluster is its own OS
+// process, the cluster primary; its web workers are forked processes sharing the web port. The
+// pool grows and shrinks through the JSON API, and a shrink drains the leaving workers under a
+// keep-alive load without failing a request.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { resetPostgres, postgresUrl } from './helpers/database.js';
+import { images } from './helpers/fixtures.js';
+import { uploadForm } from './helpers/multipart.js';
+import { alive, freePort, killAll, pidOf, runEmc, survivors, waitForHealth } from './helpers/process.js';
+
+const TOKEN = 'i16core-admin-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+type Worker = { id: string; instanceId: string; address: string; state: string; healthy: boolean };
+
+async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** GETs the image as fast as it can on `connections` keep-alive connections until stopped; counts answers and failures. */
+function loadClient(url: string, connections: number) {
+  let running = true;
+  const result = { ok: 0, failed: [] as string[] };
+  const loops = Array.from({ length: connections }, async () => {
+    while (running) {
+      try {
+        const response = await fetch(url);
+        await response.arrayBuffer();
+        if (response.status === 200) result.ok++;
+        else result.failed.push(`status ${response.status}`);
+      } catch (err) {
+        result.failed.push(`${(err as Error).message}: ${String((err as { cause?: unknown }).cause)}`);
+      }
+    }
+  });
+  return {
+    result,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
+
+test('the local web pool: workers forked by the manager share the web port; 1→3→1 through the API, the shrink drains with no failed request', { timeout: 180_000 }, async (t) => {
+  await resetPostgres();
+  const dataDir = await mkdtemp(join(tmpdir(), 'i16core-webpool-'));
+  const [webPort, managerPort] = [await freePort(), await freePort()];
+  const manager = `http://127.0.0.1:${managerPort}`;
+  const web = `http://127.0.0.1:${webPort}`;
+  const emc = runEmc(['start', '--role', 'all'], {
+    DATABASE_URL: postgresUrl,
+    EMC_DATA_DIR: dataDir,
+    EMC_PROVIDER: 'process',
+    EMC_WEB_POOL: 'cluster',
+    EMC_MIN_WORKERS: '1',
+    EMC_MAX_WORKERS: '4',
+    EMC_WEB_PORT: String(webPort),
+    EMC_MANAGER_PORT: String(managerPort),
+    EMC_ADMIN_TOKEN: TOKEN,
+    // Request lines carry the worker's id: how the test sees which worker answered.
+    EMC_LOG_LEVEL: 'info',
+    EMC_LOG_FORMAT: 'json',
+    EMC_POOL_SYNC_MS: '200',
+    EMC_RECONCILE_S: '1',
+    EMC_WORKER_DRAIN_S: '10',
+  });
+  const primary = emc.child.pid!;
+  let workerPids: number[] = [];
+  t.after(async () => {
+    emc.child.kill('SIGTERM');
+    await Promise.race([emc.exited, new Promise((r) => setTimeout(r, 15_000))]);
+    killAll([primary, ...workerPids]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const workers = async () => {
+    const response = await fetch(`${manager}/api/workers`, { headers: auth });
+    assert.equal(response.status, 200, await response.clone().text());
+    return ((await response.json()) as { workers: Worker[] }).workers;
+  };
+  const resize = async (body: object) => {
+    const response = await fetch(`${manager}/api/workers/resize`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  /** Which workers answer the web port: fresh connections, spread round-robin by the primary. */
+  const answering = async (requests: number) => {
+    const mark = emc.output().length;
+    // A query string of its own: the leader's health checks of each worker are logged as /health too.
+    for (let i = 0; i < requests; i++) await fetch(`${web}/health?from=test`, { headers: { connection: 'close' } });
+    await new Promise((r) => setTimeout(r, 300)); // the last log lines
+    return new Set([...emc.output().slice(mark).matchAll(/"worker":"(worker-\d+)"[^\n]*"url":"\/health\?from=test"/g)].map((m) => m[1]));
+  };
+
+  await waitForHealth(`${manager}/health`, 60_000);
+  await waitForHealth(`${web}/health`, 60_000);
+  assert.equal((await workers()).length, 1, 'the pool starts at its minimum');
+
+  const upload = uploadForm('i16core/cat.png', images.png);
+  const uploaded = await fetch(`${web}/api/upload`, { method: 'POST', headers: upload.headers, body: upload.payload });
+  assert.equal(uploaded.status, 200, await uploaded.text());
+
+  const grown = await resize({ to: 3 });
+  assert.equal(grown.status, 200, JSON.stringify(grown.body));
+  const three = await workers();
+  assert.equal(three.length, 3);
+  assert.ok(three.every((w) => w.healthy && w.state === 'active'), JSON.stringify(three));
+  workerPids = three.map((w) => pidOf(w.instanceId));
+  assert.equal(new Set(workerPids).size, 3, 'three processes');
+  assert.ok(!workerPids.includes(primary) && workerPids.every(alive), 'forked from the primary, all running');
+  assert.deepEqual([...(await answering(30))].sort(), three.map((w) => w.id).sort(), 'each of the three answers on the web port');
+
+  assert.equal((await resize({ to: 5 })).status, 400, 'past EMC_MAX_WORKERS');
+  assert.equal((await resize({ to: 0 })).status, 400, 'below EMC_MIN_WORKERS');
+
+  const load = loadClient(`${web}/image/i16core/cat.png`, 8);
+  await eventually('the load runs', 10_000, async () => load.result.ok > 200);
+  const shrunk = await resize({ to: 1 });
+  assert.equal(shrunk.status, 200, JSON.stringify(shrunk.body));
+  const before = load.result.ok;
+  await eventually('the load goes on after the shrink', 10_000, async () => load.result.ok > before + 200);
+  const { ok, failed } = await load.stop();
+  assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${ok + failed.length} requests failed during the drain`);
+
+  const one = await workers();
+  assert.equal(one.length, 1);
+  const gone = workerPids.filter((pid) => pid !== pidOf(one[0]!.instanceId));
+  assert.deepEqual(await survivors(gone, 5000), [], 'the leaving workers exited');
+  assert.deepEqual([...(await answering(10))], [one[0]!.id], 'only the remaining worker answers');
+
+  const unknown = await fetch(`${manager}/api/workers/worker-99/stop`, { method: 'POST', headers: auth });
+  assert.equal(unknown.status, 404);
+  assert.equal((await fetch(`${manager}/api/workers/${one[0]!.id}/stop`, { method: 'POST', headers: auth })).status, 400, 'not below the minimum');
+
+  emc.child.kill('SIGTERM');
+  assert.equal(await emc.exited, 0);
+  assert.deepEqual(await survivors([primary, pidOf(one[0]!.instanceId)], 10_000), [], 'the workers end with the primary');
+});
