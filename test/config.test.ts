@@ -42,6 +42,26 @@ test('an empty admin token means no token', () => {
   assert.equal(loadConfig({ EMC_ADMIN_TOKEN: 't' }).adminToken, 't');
 });
 
+test('the web pool: none by default, cluster with cache processes, bounded, and refused with in-process shards', () => {
+  const defaults = loadConfig({}).webPool;
+  assert.deepEqual(
+    { kind: defaults.kind, minWorkers: defaults.minWorkers, maxWorkers: defaults.maxWorkers, workerId: defaults.workerId },
+    { kind: 'none', minWorkers: 1, maxWorkers: 8, workerId: undefined },
+  );
+  const cluster = loadConfig({ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '2', EMC_MAX_WORKERS: '3', EMC_WORKER_DRAIN_S: '5' }).webPool;
+  assert.deepEqual([cluster.kind, cluster.minWorkers, cluster.maxWorkers, cluster.drainTimeoutMs], ['cluster', 2, 3, 5000]);
+  assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_WORKER_ID: 'worker-2' }).webPool.workerId, 'worker-2');
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ EMC_WEB_POOL: 'cluster' }, /EMC_WEB_POOL="cluster": web workers need cache nodes outside their process: use EMC_PROVIDER=process/],
+    [{ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '4', EMC_MAX_WORKERS: '2' }, /EMC_MIN_WORKERS="4": must not be above EMC_MAX_WORKERS/],
+    [{ EMC_WEB_POOL: 'swarm' }, /EMC_WEB_POOL="swarm"/],
+    [{ EMC_WORKER_ID: 'a b' }, /EMC_WORKER_ID/],
+  ];
+  for (const [env, message] of bad) {
+    assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  }
+});
+
 test('an ec2 web pool needs ec2 cache nodes, a target group ARN and a web launch template', () => {
   const arn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/emc-web/0123456789abcdef';
   const base = { EMC_ROLE: 'manager', EMC_ADMIN_PASSWORD: 'long enough', EMC_WEB_POOL: 'ec2' };

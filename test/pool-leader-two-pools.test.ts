@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { createLeaderLease } from '../src/scaling/leader-lease.js';
-import type { MemberProvider, ProvidedMember } from '../src/scaling/member-provider.js';
 import { createPoolLeader, type ManagedPool } from '../src/scaling/pool-leader.js';
 import { readMembers } from '../src/scaling/pool-membership.js';
 import type { PoolName } from '../src/scaling/pool-name.js';
@@ -13,35 +12,14 @@ import { createPoolRequests } from '../src/scaling/pool-requests.js';
 import { webPoolSteps } from '../src/scaling/web-pool-steps.js';
 import type { Db } from '../src/db/database.js';
 import { buildTestApp, databases } from './helpers/app.js';
+import { fakeMembers } from './helpers/fake-members.js';
 
 const log = pino({ level: 'silent' });
 const TTL_MS = 400;
 
-/** Members that live in this test process, owned by one manager: another manager's are dead to it. */
-function fakeProvider(owner: string): MemberProvider & { running: Map<string, ProvidedMember> } {
-  const running = new Map<string, ProvidedMember>();
-  return {
-    kind: 'fake',
-    running,
-    list: async () => [...running.values()],
-    async start(id) {
-      const member = { id, instanceId: `${owner}:${id}`, address: `fake://${owner}/${id}` };
-      running.set(id, member);
-      return member;
-    },
-    async stop(id) {
-      running.delete(id);
-    },
-    health: async (member) => running.get(member.id)?.instanceId === member.instanceId,
-    async close() {
-      running.clear();
-    },
-  };
-}
-
 /** A manager with both pools, each on providers of its own. */
 function manager(db: Db, name: string) {
-  const providers = { cache: fakeProvider(name), web: fakeProvider(name) };
+  const providers = { cache: fakeMembers(name), web: fakeMembers(name) };
   const pool = (pool: PoolName, bounds: { min: number; max: number }): ManagedPool => ({
     name: pool,
     bounds,

@@ -143,7 +143,16 @@ test('the local web pool: workers forked by the manager share the web port; 1→
   assert.equal(unknown.status, 404);
   assert.equal((await fetch(`${manager}/api/workers/${one[0]!.id}/stop`, { method: 'POST', headers: auth })).status, 400, 'not below the minimum');
 
+  // A worker that dies is dropped and replaced by the leader's health pass, like a dead cache node.
+  const dead = pidOf(one[0]!.instanceId);
+  process.kill(dead, 'SIGKILL');
+  const replaced = await eventually('a new worker replaces the dead one', 30_000, async () => {
+    const now = await workers();
+    return now.length === 1 && now[0]!.healthy && pidOf(now[0]!.instanceId) !== dead && now[0];
+  });
+  await waitForHealth(`${web}/health`, 10_000);
+
   emc.child.kill('SIGTERM');
   assert.equal(await emc.exited, 0);
-  assert.deepEqual(await survivors([primary, pidOf(one[0]!.instanceId)], 10_000), [], 'the workers end with the primary');
+  assert.deepEqual(await survivors([primary, pidOf(replaced.instanceId)], 10_000), [], 'the workers end with the primary');
 });

@@ -47,7 +47,7 @@ export function createPoolRequests({ db, pool, bounds, waitMs, written, applied 
         throw new AppError(
           503,
           leading
-            ? `the change is recorded (${count(desired)} wanted, ${size} running) but the leader manager has not applied it within ${waitMs / 1000} s; the console shows it as pending`
+            ? `the change is recorded (${count(desired)} wanted, ${size} running) but the leader manager has not applied it within ${waitMs / 1000} s; ${pool === 'cache' ? 'the pool page' : 'the workers page'} shows it as pending`
             : `no manager leads ${title} right now: the change is recorded (${count(desired)} wanted, ${size} running) and will be applied when one takes over`,
         );
       }
