@@ -22,6 +22,7 @@ import { cachePoolSteps } from './scaling/pool-transition.js';
 import { createWebPool, type WebPool } from './scaling/web-pool.js';
 import { webPoolSteps } from './scaling/web-pool-steps.js';
 import { createScalerLoop, type ScalerLoop } from './scaling/scaler-loop.js';
+import { cacheScaling, webScaling } from './scaling/scaler-rules.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createBlobStore } from './storage/create-blob-store.js';
 
@@ -135,10 +136,27 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
   const scaler = runsScaler(config)
     ? createScalerLoop({
         db,
-        metrics,
-        controller: config.role === 'all' ? requests : createPoolRequests({ db, pool: 'cache', bounds, waitMs: 0 }),
-        minNodes,
-        maxNodes,
+        pools: [
+          cacheScaling({
+            db,
+            metrics,
+            controller: config.role === 'all' ? requests : createPoolRequests({ db, pool: 'cache', bounds, waitMs: 0 }),
+            minNodes,
+            maxNodes,
+            windowMs: scalerIntervalMs,
+          }),
+          ...(workers
+            ? [
+                webScaling({
+                  db,
+                  metrics,
+                  controller: config.role === 'all' ? workers.requests : createPoolRequests({ db, pool: 'web', bounds: webBounds, waitMs: 0 }),
+                  minWorkers: webBounds.min,
+                  maxWorkers: webBounds.max,
+                }),
+              ]
+            : []),
+        ],
         intervalMs: scalerIntervalMs,
         log,
       })

@@ -9,12 +9,16 @@ import type { DatabaseConfig } from '../src/config/config.js';
 import { createDb, type Db } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDbMetricsSink } from '../src/metrics/db-metrics-sink.js';
-import type { MetricsSink, NodeSample } from '../src/metrics/metrics-sink.js';
+import type { MetricsSink, NodeSample, WorkerStats } from '../src/metrics/metrics-sink.js';
 import { createStatsPublisher, type StatsSource } from '../src/metrics/stats-publisher.js';
 import { databases, postgresUrl, resetPostgres, type TestDatabase } from './helpers/database.js';
 
 const T0 = new Date('2026-01-01T12:00:00.000Z');
 const at = (minutes: number, seconds = 0) => new Date(T0.getTime() + minutes * 60_000 + seconds * 1000);
+
+function workerSample(workerId: string, when: Date, counts: Partial<WorkerStats> = {}): WorkerStats {
+  return { workerId, at: when, cpu: 0, requests: 0, bytesIn: 0, bytesOut: 0, ...counts };
+}
 
 function sample(nodeId: string, when: Date, counts: Partial<NodeSample> = {}): NodeSample {
   return { nodeId, at: when, lookups: 0, hits: 0, misses: 0, puts: 0, requests: 0, evictions: 0, rejected: 0, items: 0, bytes: 0, ...counts };
@@ -132,6 +136,51 @@ for (const database of databases) {
       await publisher.stop();
       assert.deepEqual(await sink.totals(at(0), at(1)), { reported: true, lookups: 3, hits: 1, misses: 2, puts: 1, requests: 4, missRate: 2 / 3, hitRate: 1 / 3 });
     });
+
+    it('averages worker CPU per worker, then over the workers that reported, within from <= at < to', async (t) => {
+      const sink = createDbMetricsSink({ db: await openDb(t, database), now: () => at(5) });
+      assert.deepEqual(await sink.workerWindow(at(0), at(2)), { reported: false, cpu: 0, workers: 0 });
+      await sink.publishWorkers([
+        // worker-1 reports three times as often as worker-2: it must not weigh three times as much.
+        workerSample('worker-1', at(0, 10), { cpu: 0.9 }),
+        workerSample('worker-1', at(0, 20), { cpu: 0.7 }),
+        workerSample('worker-1', at(1, 50), { cpu: 0.8 }),
+        workerSample('worker-2', at(1, 0), { cpu: 0.2 }),
+        workerSample('worker-3', at(2, 0), { cpu: 1 }),
+        workerSample('worker-3', new Date(at(0).getTime() - 1), { cpu: 1 }),
+      ]);
+      const window = await sink.workerWindow(at(0), at(2));
+      assert.deepEqual({ ...window, cpu: Number(window.cpu.toFixed(6)) }, { reported: true, cpu: 0.5, workers: 2 });
+      assert.deepEqual(await sink.workerWindow(at(3), at(4)), { reported: false, cpu: 0, workers: 0 });
+    });
+
+    it('charts workers per minute with gaps, for the pool or one worker, bytes beyond 2^32 exact', async (t) => {
+      const sink = createDbMetricsSink({ db: await openDb(t, database), now: () => at(5) });
+      const big = 2 ** 33 + 7;
+      await sink.publishWorkers([
+        workerSample('worker-1', at(0, 5), { cpu: 0.4, requests: 10, bytesIn: 1000, bytesOut: big }),
+        workerSample('worker-1', at(0, 35), { cpu: 0.6, requests: 20, bytesIn: 2000, bytesOut: 1 }),
+        workerSample('worker-2', at(0, 10), { cpu: 0.1, requests: 1, bytesIn: 10, bytesOut: 100 }),
+        workerSample('worker-2', at(2, 10), { cpu: 0.3, requests: 3, bytesIn: 30, bytesOut: 300 }),
+        workerSample('worker-2', at(3, 0), { cpu: 1, requests: 99 }),
+      ]);
+      const points = await sink.workerSeries(at(0, 30), at(3));
+      assert.deepEqual(points, [
+        { at: at(0), workers: 2, cpu: (0.5 + 0.1) / 2, requests: 31, bytesIn: 3010, bytesOut: big + 101 },
+        { at: at(1), workers: 0, cpu: null, requests: null, bytesIn: null, bytesOut: null },
+        { at: at(2), workers: 1, cpu: 0.3, requests: 3, bytesIn: 30, bytesOut: 300 },
+      ]);
+      const one = await sink.workerSeries(at(0), at(1), 'worker-1');
+      assert.deepEqual(one, [{ at: at(0), workers: 1, cpu: 0.5, requests: 30, bytesIn: 3000, bytesOut: big + 1 }]);
+      assert.deepEqual(await sink.workerSeries(at(0), at(0)), []);
+    });
+
+    it('prunes worker samples with the node samples', async (t) => {
+      const db = await openDb(t, database);
+      const sink = createDbMetricsSink({ db, retentionMs: 10 * 60_000, now: () => at(60) });
+      await sink.publishWorkers([workerSample('worker-1', at(30)), workerSample('worker-1', at(59))]);
+      assert.equal(await db.workerSample.count(), 1);
+    });
   });
 }
 
@@ -148,6 +197,9 @@ function recordingSink() {
     },
     totals: async () => assert.fail('not used'),
     series: async () => assert.fail('not used'),
+    publishWorkers: async () => assert.fail('not used'),
+    workerWindow: async () => assert.fail('not used'),
+    workerSeries: async () => assert.fail('not used'),
     close: async () => {},
   };
   return { sink, batches, state };

@@ -9,6 +9,9 @@ import { migrate } from '../src/db/migrate.js';
 import type { MetricsSink, WindowTotals } from '../src/metrics/metrics-sink.js';
 import type { PoolController, ResizeRequest } from '../src/scaling/pool-controller.js';
 import { createScalerLoop } from '../src/scaling/scaler-loop.js';
+import { cacheScaling, webScaling } from '../src/scaling/scaler-rules.js';
+import type { WorkerPolicy } from '../src/scaling/worker-policy.js';
+import { loadWorkerPolicy, saveWorkerPolicy } from '../src/scaling/worker-policy-store.js';
 import type { ScalerPolicy } from '../src/scaling/scaler-policy.js';
 import { loadScalerPolicy, saveScalerPolicy } from '../src/scaling/scaler-policy-store.js';
 import { lastResizeAt, recordScalingEvent } from '../src/scaling/scaling-events.js';
@@ -62,22 +65,18 @@ function fakeController(nodes: number) {
   return { state, controller };
 }
 
+/** The loop deciding the cache pool alone, within 1..8 nodes, on a window as long as its interval. */
+function cacheLoop({ db, metrics, controller, intervalMs, now }: { db: Db; metrics: Pick<MetricsSink, 'totals' | 'readLagMs'>; controller: PoolController; intervalMs: number; now?: () => Date }) {
+  return createScalerLoop({ db, pools: [cacheScaling({ db, metrics, controller, minNodes: 1, maxNodes: 8, windowMs: intervalMs })], intervalMs, now, log: silentLog });
+}
+
 async function setup(t: TestContext, { nodes = 1, policy = highMisses }: { nodes?: number; policy?: ScalerPolicy } = {}) {
   const db = await openDb(t);
   await saveScalerPolicy(db, policy);
   const metrics = fakeMetrics();
   const pool = fakeController(nodes);
   const clock = { now: new Date(T0.getTime() + 10 * MINUTE) };
-  const loop = createScalerLoop({
-    db,
-    metrics: metrics.sink,
-    controller: pool.controller,
-    minNodes: 1,
-    maxNodes: 8,
-    intervalMs: MINUTE,
-    now: () => clock.now,
-    log: silentLog,
-  });
+  const loop = cacheLoop({ db, metrics: metrics.sink, controller: pool.controller, intervalMs: MINUTE, now: () => clock.now });
   t.after(() => loop.stop());
   const advance = () => (clock.now = new Date(clock.now.getTime() + MINUTE));
   return { db, metrics: metrics.state, pool: pool.state, clock, loop, advance };
@@ -88,8 +87,8 @@ describe('scaler loop', () => {
     const { db, metrics, pool, loop, clock } = await setup(t);
     metrics.lookups = 1234;
     metrics.misses = 1234;
-    const result = await loop.tick();
-    assert.equal(result.status, 'resized');
+    const result = (await loop.tick()).cache;
+    assert.equal(result?.status, 'resized');
     assert.deepEqual(metrics.windows, [[new Date(clock.now.getTime() - MINUTE), clock.now]]);
     assert.deepEqual(pool.calls, [
       {
@@ -104,13 +103,13 @@ describe('scaler loop', () => {
     const { db, metrics, pool, loop, clock } = await setup(t, { nodes: 3 });
     metrics.lookups = 100;
     metrics.misses = 15;
-    assert.equal((await loop.tick()).status, 'kept');
+    assert.equal((await loop.tick()).cache?.status, 'kept');
     assert.equal(pool.calls.length, 0);
     const events = await db.scalingEvent.findMany();
     assert.equal(events.length, 1);
     assert.deepEqual(
       { ...events[0], id: undefined },
-      { id: undefined, at: clock.now, actor: 'scaler', fromNodes: 3, toNodes: 3, missRate: 0.15, lookups: 100, maxMiss: 0.2, minMiss: 0.1, reason: 'miss rate 15.0% within 10.0%–20.0% over 100 look-ups: keep 3 nodes' },
+      { id: undefined, at: clock.now, pool: 'cache', actor: 'scaler', fromNodes: 3, toNodes: 3, missRate: 0.15, lookups: 100, maxMiss: 0.2, minMiss: 0.1, cpu: null, growCpu: null, shrinkCpu: null, reason: 'miss rate 15.0% within 10.0%–20.0% over 100 look-ups: keep 3 nodes' },
     );
     // A no-change event is not a resize, so it never delays the next decision.
     assert.equal(await lastResizeAt(db, 'cache'), undefined);
@@ -120,21 +119,21 @@ describe('scaler loop', () => {
     const { db, metrics, pool, loop, clock, advance } = await setup(t, { nodes: 2 });
     metrics.lookups = metrics.misses = 50;
     await recordScalingEvent(db, { pool: 'cache', actor: 'operator', fromNodes: 1, toNodes: 2, reason: 'manual +1' }, new Date(clock.now.getTime() - 20_000));
-    const result = await loop.tick();
-    assert.equal(result.status, 'kept');
+    const result = (await loop.tick()).cache;
+    assert.equal(result?.status, 'kept');
     assert.equal(pool.calls.length, 0);
     const [event] = await db.scalingEvent.findMany({ where: { actor: 'scaler' } });
     assert.match(event!.reason, /full window/);
 
     advance();
-    assert.equal((await loop.tick()).status, 'resized');
+    assert.equal((await loop.tick()).cache?.status, 'resized');
     assert.deepEqual(pool.calls.map((c) => c.target), [4]);
   });
 
   it('makes no decision and records nothing in manual mode', async (t) => {
     const { db, metrics, pool, loop } = await setup(t, { nodes: 2, policy: { ...highMisses, mode: 'manual' } });
     metrics.lookups = metrics.misses = 50;
-    assert.deepEqual(await loop.tick(), { status: 'manual' });
+    assert.deepEqual(await loop.tick(), { cache: { status: 'manual' } });
     assert.deepEqual(metrics.windows, []);
     assert.equal(pool.calls.length, 0);
     assert.equal(await db.scalingEvent.count(), 0);
@@ -153,8 +152,8 @@ describe('scaler loop', () => {
         return pool.state.nodes;
       },
     };
-    const loop = createScalerLoop({ db, metrics: metrics.sink, controller, minNodes: 1, maxNodes: 8, intervalMs: MINUTE, log: silentLog });
-    assert.deepEqual(await loop.tick(), { status: 'manual' });
+    const loop = cacheLoop({ db, metrics: metrics.sink, controller, intervalMs: MINUTE });
+    assert.deepEqual(await loop.tick(), { cache: { status: 'manual' } });
     assert.equal(pool.state.calls.length, 0);
     assert.equal(await db.scalingEvent.count(), 0);
   });
@@ -163,21 +162,21 @@ describe('scaler loop', () => {
     const { db, metrics, pool, loop, advance } = await setup(t, { nodes: 2, policy: { ...highMisses, mode: 'manual' } });
     metrics.lookups = 100;
     metrics.misses = 50;
-    assert.equal((await loop.tick()).status, 'manual');
+    assert.equal((await loop.tick()).cache?.status, 'manual');
 
     await saveScalerPolicy(db, { ...(await loadScalerPolicy(db)), mode: 'auto' });
     advance();
-    assert.equal((await loop.tick()).status, 'resized');
+    assert.equal((await loop.tick()).cache?.status, 'resized');
     assert.equal(pool.nodes, 4);
 
     await saveScalerPolicy(db, { ...highMisses, maxMissRate: 0.9, minMissRate: 0.6 });
     advance();
-    assert.equal((await loop.tick()).status, 'resized');
+    assert.equal((await loop.tick()).cache?.status, 'resized');
     assert.equal(pool.nodes, 2);
 
     await saveScalerPolicy(db, { ...highMisses, mode: 'manual' });
     advance();
-    assert.equal((await loop.tick()).status, 'manual');
+    assert.equal((await loop.tick()).cache?.status, 'manual');
     assert.equal(pool.calls.length, 2);
   });
 
@@ -185,11 +184,11 @@ describe('scaler loop', () => {
     const { metrics, pool, loop, advance } = await setup(t);
     metrics.lookups = metrics.misses = 10;
     pool.failWith = new Error('resize lock is held');
-    const failed = await loop.tick();
-    assert.equal(failed.status, 'failed');
+    const failed = (await loop.tick()).cache;
+    assert.equal(failed?.status, 'failed');
     pool.failWith = undefined;
     advance();
-    assert.equal((await loop.tick()).status, 'resized');
+    assert.equal((await loop.tick()).cache?.status, 'resized');
     assert.equal(pool.nodes, 2);
   });
 
@@ -207,7 +206,7 @@ describe('scaler loop', () => {
     const metrics = fakeMetrics();
     metrics.state.lookups = metrics.state.misses = 10;
     const pool = fakeController(1);
-    const loop = createScalerLoop({ db, metrics: metrics.sink, controller: pool.controller, minNodes: 1, maxNodes: 8, intervalMs: 20, log: silentLog });
+    const loop = cacheLoop({ db, metrics: metrics.sink, controller: pool.controller, intervalMs: 20 });
     loop.start();
     await new Promise((resolve) => setTimeout(resolve, 150));
     await loop.stop();
@@ -245,9 +244,157 @@ describe('scaler loop on CloudWatch as it answers', () => {
     }
     clock.now = new Date(T0.getTime() + 300_000);
     const pool = fakeController(1);
-    const loop = createScalerLoop({ db, metrics: sink, controller: pool.controller, minNodes: 1, maxNodes: 8, intervalMs: 30_000, now: () => clock.now, log: silentLog });
-    const tick = await loop.tick();
-    assert.equal(tick.status, 'resized', 'a window ending now has nothing readable yet and would keep the size forever');
+    const loop = cacheLoop({ db, metrics: sink, controller: pool.controller, intervalMs: 30_000, now: () => clock.now });
+    const tick = (await loop.tick()).cache;
+    assert.equal(tick?.status, 'resized', 'a window ending now has nothing readable yet and would keep the size forever');
     assert.deepEqual(pool.state.calls.map((c) => [c.target, c.request.lookups]), [[2, 600]], 'six whole publishes of 100');
+  });
+});
+
+describe('scaler loop, both pools', () => {
+  const hot: WorkerPolicy = { mode: 'auto', growCpu: 0.7, shrinkCpu: 0.2, growRatio: 1.5, shrinkRatio: 0.5, cooldownS: 300 };
+
+  async function setupBoth(t: TestContext, { workers = 2, nodes = 2, policy = hot }: { workers?: number; nodes?: number; policy?: WorkerPolicy } = {}) {
+    const db = await openDb(t);
+    await saveScalerPolicy(db, highMisses);
+    await saveWorkerPolicy(db, policy);
+    const cache = fakeMetrics();
+    const cpu = { reported: true, cpu: 0.5, windows: [] as [Date, Date][] };
+    const metrics: Pick<MetricsSink, 'totals' | 'workerWindow'> = {
+      totals: cache.sink.totals,
+      async workerWindow(from, to) {
+        cpu.windows.push([from, to]);
+        return { reported: cpu.reported, cpu: cpu.cpu, workers: cpu.reported ? workers : 0 };
+      },
+    };
+    const nodePool = fakeController(nodes);
+    const web = fakeController(workers);
+    const clock = { now: new Date(T0.getTime() + 60 * MINUTE) };
+    const loop = createScalerLoop({
+      db,
+      pools: [
+        cacheScaling({ db, metrics, controller: nodePool.controller, minNodes: 1, maxNodes: 8, windowMs: MINUTE }),
+        webScaling({ db, metrics, controller: web.controller, minWorkers: 1, maxWorkers: 8 }),
+      ],
+      intervalMs: MINUTE,
+      now: () => clock.now,
+      log: silentLog,
+    });
+    t.after(() => loop.stop());
+    const advance = (ms = MINUTE) => (clock.now = new Date(clock.now.getTime() + ms));
+    return { db, cache: cache.state, cpu, nodePool: nodePool.state, web: web.state, clock, loop, advance };
+  }
+
+  it('grows the web pool on CPU over the last two minutes, and decides the cache pool in the same tick', async (t) => {
+    const { cpu, cache, web, nodePool, loop, clock } = await setupBoth(t);
+    cpu.cpu = 0.91;
+    cache.lookups = 100;
+    cache.misses = 15;
+    const ticks = await loop.tick();
+    assert.deepEqual([ticks.cache?.status, ticks.web?.status], ['kept', 'resized']);
+    assert.deepEqual(cpu.windows, [[new Date(clock.now.getTime() - 2 * MINUTE), clock.now]]);
+    assert.deepEqual(web.calls, [
+      { target: 3, request: { actor: 'scaler', reason: 'average CPU 91.0% over the last 2 min above 70.0%: grow 2 → 3', cpu: 0.91, growCpu: 0.7, shrinkCpu: 0.2 } },
+    ]);
+    assert.equal(nodePool.calls.length, 0);
+  });
+
+  it('shrinks an idle web pool and records a hold as a web-pool event with the CPU it saw', async (t) => {
+    const { db, cpu, web, loop, clock, advance } = await setupBoth(t, { workers: 5 });
+    cpu.cpu = 0.04;
+    assert.equal((await loop.tick()).web?.status, 'resized');
+    assert.deepEqual(web.calls.map((c) => c.target), [2]);
+
+    advance(10 * MINUTE);
+    cpu.cpu = 0.5;
+    assert.equal((await loop.tick()).web?.status, 'kept');
+    const [event] = await db.scalingEvent.findMany({ where: { pool: 'web' } });
+    assert.deepEqual(
+      { ...event, id: undefined },
+      {
+        id: undefined, at: clock.now, pool: 'web', actor: 'scaler', fromNodes: 2, toNodes: 2, missRate: null, lookups: null, maxMiss: null, minMiss: null,
+        cpu: 0.5, growCpu: 0.7, shrinkCpu: 0.2, reason: 'average CPU 50.0% over the last 2 min within 20.0%–70.0%: keep 2 workers',
+      },
+    );
+  });
+
+  it('holds the web pool for the cool-down after its own last resize, not the cache pool’s', async (t) => {
+    const { db, cpu, web, loop, clock, advance } = await setupBoth(t, { workers: 2 });
+    cpu.cpu = 0.95;
+    await recordScalingEvent(db, { pool: 'web', actor: 'operator', fromNodes: 1, toNodes: 2, reason: '+1' }, new Date(clock.now.getTime() - 60_000));
+    await recordScalingEvent(db, { pool: 'cache', actor: 'operator', fromNodes: 1, toNodes: 2, reason: '+1' }, new Date(clock.now.getTime() - 1_000));
+    const held = (await loop.tick()).web;
+    assert.equal(held?.status, 'kept');
+    assert.equal(held.status === 'kept' && held.decision.reason, 'cooling down after the last resize of the web pool: 4 min of 5 min left; keep 2 workers');
+
+    advance(3 * MINUTE);
+    assert.equal((await loop.tick()).web?.status, 'kept');
+    advance(MINUTE);
+    assert.equal((await loop.tick()).web?.status, 'resized');
+    assert.deepEqual(web.calls.map((c) => c.target), [3]);
+    assert.equal(await lastResizeAt(db, 'web').then((at) => at?.getTime()), clock.now.getTime() - 5 * MINUTE, 'the fake controller records nothing itself');
+  });
+
+  it('holds the web pool when no worker reported', async (t) => {
+    const { cpu, web, loop } = await setupBoth(t, { workers: 3 });
+    cpu.reported = false;
+    const tick = (await loop.tick()).web;
+    assert.equal(tick?.status === 'kept' && tick.decision.reason, 'no worker reported its CPU in the last 2 min: keep 3 workers');
+    assert.equal(web.calls.length, 0);
+  });
+
+  it('reads nothing and records nothing for the web pool in manual mode', async (t) => {
+    const { db, cpu, web, loop } = await setupBoth(t, { policy: { ...hot, mode: 'manual' } });
+    cpu.cpu = 0.99;
+    assert.deepEqual((await loop.tick()).web, { status: 'manual' });
+    assert.deepEqual(cpu.windows, []);
+    assert.equal(web.calls.length, 0);
+    assert.equal(await db.scalingEvent.count({ where: { pool: 'web' } }), 0);
+  });
+
+  it('does not resize the web pool when it is switched to manual while deciding', async (t) => {
+    const db = await openDb(t);
+    await saveWorkerPolicy(db, hot);
+    const web = fakeController(2);
+    const controller: PoolController = {
+      ...web.controller,
+      async size() {
+        await saveWorkerPolicy(db, { ...hot, mode: 'manual' });
+        return web.state.nodes;
+      },
+    };
+    const metrics = { workerWindow: async () => ({ reported: true, cpu: 0.99, workers: 2 }) };
+    const loop = createScalerLoop({ db, pools: [webScaling({ db, metrics, controller, minWorkers: 1, maxWorkers: 8 })], intervalMs: MINUTE, log: silentLog });
+    assert.deepEqual(await loop.tick(), { web: { status: 'manual' } });
+    assert.equal(web.state.calls.length, 0);
+    assert.equal(await db.scalingEvent.count(), 0);
+  });
+
+  it('keeps deciding one pool when the other fails', async (t) => {
+    const { cpu, web, nodePool, cache, loop } = await setupBoth(t);
+    cpu.cpu = 0.99;
+    cache.lookups = cache.misses = 10;
+    nodePool.failWith = new Error('resize lock is held');
+    const ticks = await loop.tick();
+    assert.deepEqual([ticks.cache?.status, ticks.web?.status], ['failed', 'resized']);
+    assert.equal(web.nodes, 3);
+  });
+});
+
+describe('worker policy store', () => {
+  it('creates the default row once and saves changes', async (t) => {
+    const db = await openDb(t);
+    const defaults = { mode: 'manual', growCpu: 0.7, shrinkCpu: 0.2, growRatio: 1.5, shrinkRatio: 0.5, cooldownS: 300 };
+    assert.deepEqual(await Promise.all([loadWorkerPolicy(db), loadWorkerPolicy(db)]), [defaults, defaults]);
+    assert.equal(await db.workerPolicy.count(), 1);
+    const saved = await saveWorkerPolicy(db, { ...defaults, mode: 'auto', cooldownS: 60 });
+    assert.deepEqual(await loadWorkerPolicy(db), saved);
+    assert.deepEqual([saved.mode, saved.cooldownS], ['auto', 60]);
+  });
+
+  it('reads a mode it does not know as manual', async (t) => {
+    const db = await openDb(t);
+    await db.workerPolicy.create({ data: { id: 1, mode: 'turbo' } });
+    assert.equal((await loadWorkerPolicy(db)).mode, 'manual');
   });
 });

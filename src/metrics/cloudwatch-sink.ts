@@ -1,6 +1,7 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { hitRate, missRate } from '../cache/cache-stats.js';
 import { fetchSeries, NODE_DIMENSION, POOL_DIMENSION, poolTotalQuery, searchNodes, totalsPeriodSeconds, totalsStart, type Statistic } from './cloudwatch-queries.js';
+import { createCloudWatchWorkerStats, type CloudWatchWorkerStatsDeps } from './cloudwatch-worker-stats.js';
 import type { MetricsSink, NodeSample, WindowTotals } from './metrics-sink.js';
 import { bucketByMinute, floorToMinute, MINUTE_MS } from './minute-series.js';
 
@@ -44,6 +45,8 @@ export type CloudWatchSinkDeps = {
   cloudwatch: CloudWatchClient;
   namespace: string;
   now?: () => Date;
+  /** The web pool's workers, for reading their statistics (see createCloudWatchWorkerStats). */
+  workers?: CloudWatchWorkerStatsDeps['workers'];
 };
 
 type Row = Pick<NodeSample, 'nodeId' | 'at' | 'lookups' | 'hits' | 'misses' | 'requests' | 'items' | 'bytes'>;
@@ -69,6 +72,8 @@ function toData(s: NodeSample): MetricDatum[] {
 const DATA_PER_SAMPLE = METRICS.length + TOTALS.length;
 
 /**
+ * Worker statistics: see createCloudWatchWorkerStats.
+ *
  * Node statistics as high-resolution custom metrics, one series per metric and node, and the
  * counters once more pool-wide (Scope=pool) for the scaler's totals.
  *
@@ -79,12 +84,13 @@ const DATA_PER_SAMPLE = METRICS.length + TOTALS.length;
  * is dropped after the next publish that fully succeeds. Publishes must not overlap (the
  * stats publisher never overlaps its ticks).
  */
-export function createCloudWatchSink({ cloudwatch, namespace, now = () => new Date() }: CloudWatchSinkDeps): MetricsSink {
+export function createCloudWatchSink({ cloudwatch, namespace, now = () => new Date(), workers }: CloudWatchSinkDeps): MetricsSink {
   const perCall = Math.floor(MAX_DATA_PER_CALL / DATA_PER_SAMPLE);
   let delivered = new Set<string>();
 
   return {
     readLagMs: CLOUDWATCH_READ_LAG_MS,
+    ...createCloudWatchWorkerStats({ cloudwatch, namespace, workers }),
 
     async publish(samples) {
       const oldest = now().getTime() - MAX_AGE_MS;

@@ -13,7 +13,12 @@ export async function createMetricsSink(
   // Loaded only when configured: the AWS SDK is heavy for processes that never use it.
   const { createCloudWatchClient, createCloudWatchSink } = await import('./cloudwatch-sink.js');
   const cloudwatch = createCloudWatchClient();
-  const sink = createCloudWatchSink({ cloudwatch, namespace: config.namespace });
+  const sink = createCloudWatchSink({
+    cloudwatch,
+    namespace: config.namespace,
+    workers: async () =>
+      (await db.poolNode.findMany({ where: { pool: 'web' }, select: { id: true, instanceId: true } })).map(({ id, instanceId }) => ({ workerId: id, instanceId })),
+  });
   // The sink leaves its client to whoever made it, which is this function.
   return {
     ...sink,

@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { hitRate, missRate } from '../cache/cache-stats.js';
 import type { Db } from '../db/database.js';
-import type { MetricsSink, NodeSample, WindowTotals } from './metrics-sink.js';
+import type { MetricsSink, NodeSample, WindowTotals, WorkerStats, WorkerWindow } from './metrics-sink.js';
 import { bucketByMinute, floorToMinute, MINUTE_MS } from './minute-series.js';
+import { bucketWorkersByMinute, minutesUntil, workerWindowOf } from './worker-series.js';
 
 export type DbMetricsSinkDeps = {
   db: Db;
@@ -15,7 +16,7 @@ export type DbMetricsSinkDeps = {
   log?: Pick<FastifyBaseLogger, 'warn'>;
 };
 
-/** The embedded sink: samples live in the MetricSample table (SQLite or PostgreSQL). */
+/** The embedded sink: samples live in the MetricSample and WorkerSample tables (SQLite or PostgreSQL). */
 export function createDbMetricsSink({
   db,
   retentionMs = 24 * 60 * MINUTE_MS,
@@ -31,8 +32,8 @@ export function createDbMetricsSink({
     if (pruning || nowMs - lastPruneMs < pruneEveryMs) return;
     // Claimed before the delete, so a failing database is retried once a minute, not per publish.
     lastPruneMs = nowMs;
-    pruning = db.metricSample
-      .deleteMany({ where: { at: { lt: new Date(nowMs - retentionMs) } } })
+    const old = { where: { at: { lt: new Date(nowMs - retentionMs) } } };
+    pruning = Promise.all([db.metricSample.deleteMany(old), db.workerSample.deleteMany(old)])
       .then(
         () => undefined,
         (err: unknown) => log?.warn({ err }, 'pruning old metric samples failed'),
@@ -75,6 +76,42 @@ export function createDbMetricsSink({
         select: { nodeId: true, at: true, lookups: true, hits: true, misses: true, requests: true, items: true, bytes: true },
       });
       return bucketByMinute(rows.map((r) => ({ ...r, bytes: Number(r.bytes) })), start, minutes);
+    },
+
+    async publishWorkers(samples: readonly WorkerStats[]) {
+      if (samples.length > 0) {
+        await db.workerSample.createMany({
+          data: samples.map(({ workerId, at, cpu, requests, bytesIn, bytesOut }) => ({
+            workerId,
+            at,
+            cpu,
+            requests,
+            bytesIn: BigInt(Math.round(bytesIn)),
+            bytesOut: BigInt(Math.round(bytesOut)),
+          })),
+        });
+      }
+      await prune();
+    },
+
+    async workerWindow(from: Date, to: Date): Promise<WorkerWindow> {
+      const groups = await db.workerSample.groupBy({
+        by: ['workerId'],
+        where: { at: { gte: from, lt: to } },
+        _sum: { cpu: true },
+        _count: { _all: true },
+      });
+      return workerWindowOf(groups.map((g) => ({ sum: g._sum.cpu ?? 0, count: g._count._all })));
+    },
+
+    async workerSeries(from: Date, to: Date, workerId?: string) {
+      const start = floorToMinute(from);
+      const rows = await db.workerSample.findMany({
+        where: { at: { gte: start, lt: to }, ...(workerId === undefined ? {} : { workerId }) },
+        select: { workerId: true, at: true, cpu: true, requests: true, bytesIn: true, bytesOut: true },
+      });
+      const minutes = minutesUntil(start, to);
+      return bucketWorkersByMinute(rows.map((r) => ({ ...r, bytesIn: Number(r.bytesIn), bytesOut: Number(r.bytesOut) })), start, minutes);
     },
 
     // The client belongs to whoever created it; only an in-flight prune is ours to finish.

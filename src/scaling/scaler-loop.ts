@@ -1,93 +1,97 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
-import type { MetricsSink } from '../metrics/metrics-sink.js';
-import type { PoolController, ResizeOutcome } from './pool-controller.js';
-import { decide, type Decision } from './scaler-policy.js';
-import { loadScalerPolicy } from './scaler-policy-store.js';
-import { lastResizeAt, recordScalingEvent } from './scaling-events.js';
+import type { PolicyMode } from './policy-fields.js';
+import type { PoolController, ResizeOutcome, ResizeRequest } from './pool-controller.js';
+import type { PoolName } from './pool-name.js';
+import { recordScalingEvent } from './scaling-events.js';
+
+/** What a decision saw, stored with its event (miss rate for the cache pool, CPU for the web pool). */
+export type DecisionSeen = Omit<ResizeRequest, 'actor' | 'reason'>;
+
+/** `target === size` means no change. */
+export type PoolDecision = { target: number; reason: string; seen: DecisionSeen };
+
+/** One pool's rules as the loop runs them (scaler-rules.ts has the cache pool's and the web pool's). */
+export interface PoolScaling<P extends { mode: PolicyMode } = { mode: PolicyMode }> {
+  readonly pool: PoolName;
+  readonly controller: PoolController;
+  /** Read on every tick and again before a resize: an operator may switch to manual at any time. */
+  loadPolicy(): Promise<P>;
+  /** Reads the pool's statistics at `at` and decides from `size` under `policy`. */
+  decide(at: Date, size: number, policy: P): Promise<PoolDecision>;
+}
 
 export type ScalerLoopDeps = {
   db: Db;
-  metrics: Pick<MetricsSink, 'totals' | 'readLagMs'>;
-  controller: PoolController;
-  minNodes: number;
-  maxNodes: number;
-  /** Time between decisions, and the window of statistics each decision looks at. */
+  /** Decided in turn on every tick. */
+  pools: readonly PoolScaling[];
+  /** Time between ticks. */
   intervalMs: number;
   now?: () => Date;
   log: Pick<FastifyBaseLogger, 'info' | 'error'>;
 };
 
-/** What one tick did. `manual`: nothing was read, decided or recorded. */
+/** What one tick did for one pool. `manual`: nothing was read, decided or recorded. */
 export type ScalerTick =
   | { status: 'manual' }
-  | { status: 'kept'; decision: Decision }
-  | { status: 'resized'; decision: Decision; outcome: ResizeOutcome }
+  | { status: 'kept'; decision: PoolDecision }
+  | { status: 'resized'; decision: PoolDecision; outcome: ResizeOutcome }
   | { status: 'failed'; error: unknown };
+
+export type ScalerTicks = Partial<Record<PoolName, ScalerTick>>;
 
 export interface ScalerLoop {
   start(): void;
-  /** One decision now; never rejects (failures are logged). A tick already running is joined, not repeated. */
-  tick(): Promise<ScalerTick>;
+  /** One decision per pool now; never rejects (failures are logged per pool). A tick already running is joined, not repeated. */
+  tick(): Promise<ScalerTicks>;
   /** Stops the timer and waits for a running tick. */
   stop(): Promise<void>;
 }
 
+const membersWord = (pool: PoolName) => (pool === 'cache' ? 'nodes' : 'workers');
+
 /**
- * The automatic half of SPEC §5. The policy is read from the database on every tick, so
- * a change made on another host takes effect without a restart.
+ * The automatic half of SPEC §5, for every pool. Policies are read from the database on every
+ * tick, so a change made on another host takes effect without a restart.
  */
-export function createScalerLoop({
-  db,
-  metrics,
-  controller,
-  minNodes,
-  maxNodes,
-  intervalMs,
-  now = () => new Date(),
-  log,
-}: ScalerLoopDeps): ScalerLoop {
+export function createScalerLoop({ db, pools, intervalMs, now = () => new Date(), log }: ScalerLoopDeps): ScalerLoop {
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<ScalerTick> | undefined;
+  let running: Promise<ScalerTicks> | undefined;
 
-  async function run(): Promise<ScalerTick> {
-    const policy = await loadScalerPolicy(db);
+  async function decideOne(scaling: PoolScaling): Promise<ScalerTick> {
+    const { pool, controller } = scaling;
+    const policy = await scaling.loadPolicy();
     if (policy.mode === 'manual') return { status: 'manual' };
-
     const at = now();
-    // The window ends where every published sample is readable: CloudWatch's last points arrive late.
-    const windowEnd = new Date(at.getTime() - (metrics.readLagMs ?? 0));
-    const windowStart = new Date(windowEnd.getTime() - intervalMs);
-    const [totals, nodes, lastResize] = await Promise.all([
-      metrics.totals(windowStart, windowEnd),
-      controller.size(),
-      lastResizeAt(db, 'cache'),
-    ]);
-    // Statistics from before a resize describe a different pool; decide only on a window gathered after it.
-    const fullWindow = lastResize === undefined || lastResize.getTime() <= windowStart.getTime();
-    const decision = decide({ policy, nodes, minNodes, maxNodes, window: totals, fullWindow });
-    const seen = { missRate: decision.missRate, lookups: totals.lookups, maxMiss: policy.maxMissRate, minMiss: policy.minMissRate };
-
-    if (decision.target === nodes) {
-      await recordScalingEvent(db, { pool: 'cache', actor: 'scaler', fromNodes: nodes, toNodes: nodes, reason: decision.reason, ...seen }, at);
+    const size = await controller.size();
+    const decision = await scaling.decide(at, size, policy);
+    if (decision.target === size) {
+      await recordScalingEvent(db, { pool, actor: 'scaler', fromNodes: size, toNodes: size, reason: decision.reason, ...decision.seen }, at);
       return { status: 'kept', decision };
     }
     // An operator may have switched to manual while we were reading; that switch wins at once.
-    if ((await loadScalerPolicy(db)).mode === 'manual') return { status: 'manual' };
-    const outcome = await controller.resize(decision.target, { actor: 'scaler', reason: decision.reason, ...seen });
-    log.info({ from: outcome.from, to: outcome.to, reason: decision.reason }, 'scaler resized the pool');
+    if ((await scaling.loadPolicy()).mode === 'manual') return { status: 'manual' };
+    const outcome = await controller.resize(decision.target, { actor: 'scaler', reason: decision.reason, ...decision.seen });
+    log.info({ pool, from: outcome.from, to: outcome.to, reason: decision.reason }, `scaler resized the ${pool} pool (${membersWord(pool)})`);
     return { status: 'resized', decision, outcome };
   }
 
-  function tick(): Promise<ScalerTick> {
-    running ??= run()
-      .catch((error: unknown): ScalerTick => {
-        log.error({ err: error }, 'scaler tick failed; trying again on the next one');
+  async function run(): Promise<ScalerTicks> {
+    const ticks: ScalerTicks = {};
+    // In turn, not at once: each pool's failure is its own, and the database sees one decision at a time.
+    for (const scaling of pools) {
+      ticks[scaling.pool] = await decideOne(scaling).catch((error: unknown): ScalerTick => {
+        log.error({ err: error, pool: scaling.pool }, `scaler tick for the ${scaling.pool} pool failed; trying again on the next one`);
         return { status: 'failed', error };
-      })
-      .finally(() => {
-        running = undefined;
       });
+    }
+    return ticks;
+  }
+
+  function tick(): Promise<ScalerTicks> {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
     return running;
   }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
-import { GetMetricDataCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
+import { GetMetricDataCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { createCloudWatchClient, createCloudWatchSink } from '../../src/metrics/cloudwatch-sink.js';
 import type { NodeSample } from '../../src/metrics/metrics-sink.js';
 import { decide } from '../../src/scaling/scaler-policy.js';
+import { decideWorkers } from '../../src/scaling/worker-policy.js';
 import { useMoto } from '../helpers/moto.js';
 
 const moto = useMoto({ before, after });
@@ -66,3 +67,74 @@ describe('CloudWatch sink against moto', () => {
     assert.match(decision.reason, /no node statistics arrived/);
   });
 });
+
+describe('CloudWatch worker statistics against moto', () => {
+  const minute = (at: Date) => new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+
+  it('publishes requests and bytes per WorkerId, and CPU only for a worker without an instance of its own', async (t) => {
+    const cloudwatch = client(t);
+    const sink = createCloudWatchSink({ cloudwatch, namespace });
+    const at = new Date(Date.now() - 30_000);
+    await sink.publishWorkers([
+      { workerId: 'worker-1', at, cpu: 0.25, requests: 7, bytesIn: 700, bytesOut: 7000 },
+      { workerId: 'worker-2', at, cpu: 0.9, requests: 1, bytesIn: 10, bytesOut: 100, instanceId: 'i-0abc' },
+    ]);
+    const { Metrics = [] } = await cloudwatch.send(new ListMetricsCommand({ Namespace: namespace }));
+    const listed = [...new Set(Metrics.map((m) => `${m.MetricName} ${(m.Dimensions ?? []).map((d) => `${d.Name}=${d.Value}`).join(',')}`))].sort();
+    assert.deepEqual(listed, [
+      'WorkerBytesIn WorkerId=worker-1',
+      'WorkerBytesIn WorkerId=worker-2',
+      'WorkerBytesOut WorkerId=worker-1',
+      'WorkerBytesOut WorkerId=worker-2',
+      'WorkerCPUUtilization WorkerId=worker-1',
+      'WorkerRequests WorkerId=worker-1',
+      'WorkerRequests WorkerId=worker-2',
+    ]);
+  });
+
+  it('reads CPU from the worker’s own metric or from AWS/EC2 CPUUtilization by InstanceId, and the per-minute series', async (t) => {
+    const cloudwatch = client(t);
+    const workers = [
+      { workerId: 'worker-1', instanceId: null },
+      { workerId: 'worker-2', instanceId: 'i-0abc' },
+      { workerId: 'worker-3', instanceId: null },
+    ];
+    const sink = createCloudWatchSink({ cloudwatch, namespace, workers: async () => workers });
+    const start = new Date(minute(new Date()).getTime() - 3 * 60_000);
+    const at = (m: number, s: number) => new Date(start.getTime() + m * 60_000 + s * 1000);
+    await sink.publishWorkers([
+      { workerId: 'worker-1', at: at(0, 10), cpu: 0.2, requests: 5, bytesIn: 50, bytesOut: 500 },
+      { workerId: 'worker-1', at: at(0, 40), cpu: 0.4, requests: 6, bytesIn: 60, bytesOut: 600 },
+      { workerId: 'worker-2', at: at(0, 20), cpu: 0.99, requests: 2, bytesIn: 20, bytesOut: 200, instanceId: 'i-0abc' },
+      { workerId: 'worker-1', at: at(2, 5), cpu: 0.5, requests: 1, bytesIn: 1, bytesOut: 1 },
+    ]);
+    // EC2's own metric, as EC2 publishes it for the instance (moto stores what it is sent, whatever the namespace).
+    await cloudwatch.send(new PutMetricDataCommand({
+      Namespace: 'AWS/EC2',
+      MetricData: [{ MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: 'i-0abc' }], Timestamp: at(0, 30), Value: 60, Unit: 'Percent' }],
+    }));
+
+    const window = await sink.workerWindow(at(0, 0), at(1, 0));
+    assert.deepEqual({ ...window, cpu: Number(window.cpu.toFixed(6)) }, { reported: true, cpu: 0.45, workers: 2 }, 'worker-3 never reported');
+
+    const points = await sink.workerSeries(at(0, 30), at(3, 0));
+    assert.deepEqual(points.map((p) => ({ ...p, cpu: p.cpu === null ? null : Number(p.cpu.toFixed(6)) })), [
+      { at: at(0, 0), workers: 2, cpu: 0.45, requests: 13, bytesIn: 130, bytesOut: 1300 },
+      { at: at(1, 0), workers: 0, cpu: null, requests: null, bytesIn: null, bytesOut: null },
+      { at: at(2, 0), workers: 1, cpu: 0.5, requests: 1, bytesIn: 1, bytesOut: 1 },
+    ]);
+    const one = await sink.workerSeries(at(0, 0), at(1, 0), 'worker-2');
+    assert.deepEqual(one, [{ at: at(0, 0), workers: 1, cpu: 0.6, requests: 2, bytesIn: 20, bytesOut: 200 }]);
+  });
+
+  it('a window without worker points is "no report", and the web pool keeps its size', async (t) => {
+    const sink = createCloudWatchSink({ cloudwatch: client(t), namespace, workers: async () => [{ workerId: 'worker-1', instanceId: 'i-0def' }] });
+    const to = new Date();
+    const window = await sink.workerWindow(new Date(to.getTime() - 120_000), to);
+    assert.deepEqual(window, { reported: false, cpu: 0, workers: 0 });
+    const policy = { mode: 'auto', growCpu: 0.7, shrinkCpu: 0.2, growRatio: 1.5, shrinkRatio: 0.5, cooldownS: 300 } as const;
+    const decision = decideWorkers({ policy, workers: 4, minWorkers: 1, maxWorkers: 8, window, msSinceResize: undefined });
+    assert.equal(decision.target, 4, decision.reason);
+  });
+});
+
