@@ -21,7 +21,8 @@ const webTemplate = {
   MetadataOptions: { HttpTokens: 'required' as const, InstanceMetadataTags: 'enabled' as const },
 };
 
-function setup(t: TestContext, group: FakeTargetGroupOptions = {}, instances: FakeInstance[] = []) {
+/** `answers`: whether the worker answers the leader's GET /health at that probe. */
+function setup(t: TestContext, group: FakeTargetGroupOptions = {}, instances: FakeInstance[] = [], answers: (url: string) => boolean = () => true) {
   t.mock.timers.enable({ apis: ['Date'], now: 0 });
   const ec2 = fakeEc2(instances, { templates: { 'emc-web': webTemplate } });
   const runs = (id: string) => ec2.instances.find((i) => i.id === id)?.state === 'running';
@@ -37,6 +38,7 @@ function setup(t: TestContext, group: FakeTargetGroupOptions = {}, instances: Fa
     launchTemplate: 'emc-web',
     targetGroupArn: elb.arn,
     pollMs: 1000,
+    fetchHealth: async (url) => answers(url),
     startTimeoutMs: 120_000,
     drainMarginMs: 30_000,
     log: { info: record, warn: record, error: record },
@@ -62,6 +64,17 @@ test('start launches a tagged worker, registers it once it runs, and resolves on
   assert.equal(elb.state('i-launched1'), 'healthy');
   assert.ok(Date.now() >= 30_000 && Date.now() < 31_000 + 1000, `healthy after 3 checks 10 s apart (resolved at ${Date.now()} ms)`);
   assert.deepEqual(await provider.list(), [worker]);
+});
+
+test('a worker is registered in the target group only once it answers GET /health from the leader', async (t) => {
+  const probes: Array<{ url: string; registered: number }> = [];
+  let elbCalls: () => number = () => 0;
+  const { elb, provider } = setup(t, {}, [], (url) => probes.push({ url, registered: elbCalls() }) >= 3);
+  elbCalls = () => elb.calls('RegisterTargets').length;
+  await provider.start('worker-1');
+  assert.deepEqual(probes.map((p) => p.url), Array(3).fill('http://10.0.9.1:5000/health'));
+  assert.deepEqual(probes.map((p) => p.registered), [0, 0, 0], 'not registered while it did not answer');
+  assert.equal(elb.calls('RegisterTargets').length, 1);
 });
 
 test('a worker that never gets healthy: its start fails at the budget with the reason, and it is deregistered and terminated', async (t) => {

@@ -3,8 +3,9 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import type { FastifyBaseLogger } from 'fastify';
 import { createTargetGroup, TargetGroupError, type Target } from './alb-target-group.js';
 import { createEc2Pool, WEB_POOL_TAGS } from './ec2-instances.js';
-import { originOf, waitRunning } from './ec2-readiness.js';
+import { originOf, waitUntilServing } from './ec2-readiness.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
+import { probeHealth, type HealthCheck } from './http-probe.js';
 import type { ProvidedMember } from './member-provider.js';
 import type { WorkerProvider } from './worker-provider.js';
 
@@ -30,6 +31,8 @@ export type Ec2WorkerProviderOptions = {
   /** How long a drain may outlast the target group's deregistration delay before the instance is terminated anyway. */
   drainMarginMs?: number;
   pollMs?: number;
+  /** GET <worker>/health from this process, as the leader's health pass asks it. */
+  fetchHealth?: HealthCheck;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
   sleep?: Sleep;
   random?: () => number;
@@ -39,20 +42,20 @@ export type Ec2WorkerProviderOptions = {
 /**
  * Web workers as EC2 instances behind an Application Load Balancer: start launches an instance
  * from the web template tagged emc:worker=<id>, registers it in the target group once it runs and
- * resolves once the target is healthy (only then does the load balancer send it requests); stop
+ * answers GET /health from here (the leader), and resolves once the target is healthy (only then does the load balancer send it requests); stop
  * deregisters it, waits for the deregistration delay to drain it and terminates it. Unlike cache
  * instances, workers hold nothing worth keeping, so they are launched and terminated, never stopped.
  * Instances outlive this process; closing the provider never terminates them.
  */
 export function createEc2WorkerProvider(options: Ec2WorkerProviderOptions): WorkerProvider {
   const { ec2, elb, poolTag, address, webPort, launchTemplate, targetGroupArn, startTimeoutMs = 600_000, drainMarginMs = 60_000, pollMs = 5000, log } = options;
-  const { sleep = defaultSleep } = options;
+  const { sleep = defaultSleep, fetchHealth = probeHealth } = options;
   const abort = new AbortController();
   const onRetry = (err: unknown, attempt: number, waitMs: number) => log.warn({ err, attempt, waitMs }, 'AWS call failed; retrying');
   const retry = { ...options.retry, sleep, random: options.random, signal: abort.signal, onRetry };
   const pool = createEc2Pool({ ec2, poolTag, tags: WEB_POOL_TAGS, retry });
   const group = createTargetGroup({ elb, targetGroupArn, pollMs, sleep, retry, signal: abort.signal });
-  const readiness = { pool, address, port: webPort, pollMs, budgetMs: startTimeoutMs, sleep, signal: abort.signal };
+  const readiness = { pool, address, port: webPort, pollMs, budgetMs: startTimeoutMs, sleep, fetchHealth, signal: abort.signal };
   const starting = new Map<string, Promise<ProvidedMember>>();
   let closed = false;
 
@@ -72,8 +75,10 @@ export function createEc2WorkerProvider(options: Ec2WorkerProviderOptions): Work
     });
     const target = { instanceId, port: webPort };
     try {
-      const origin = await waitRunning(readiness, instanceId, deadline);
-      // The load balancer refuses a target that is not running yet (InvalidTarget), so registration waits for it.
+      // Registered only once it answers the leader's own health check: the load balancer refuses a target that is not
+      // running yet (InvalidTarget), and a worker the leader cannot reach (a security group without the manager) would
+      // pass the load balancer's checks and then be dropped by the leader's health pass and replaced, again and again.
+      const origin = await waitUntilServing(readiness, instanceId, deadline);
       await group.register(target);
       await group.waitHealthy(target, Math.max(0, deadline - Date.now()));
       log.info({ workerId: id, instanceId, address: origin }, 'web worker takes traffic');
