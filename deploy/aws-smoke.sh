@@ -4,7 +4,7 @@
 # --dry-run answers whether a call would be allowed, and changes nothing).
 #
 #   POOL=prod BUCKET=emc-images-123 PREFIX=images/ NAMESPACE=ElasticMemcache \
-#   [TEMPLATE=lt-0123…] [START=1] deploy/aws-smoke.sh
+#   [TEMPLATE=lt-0123…] [WEB_TEMPLATE=lt-0fed… TARGET_GROUP=arn:aws:elasticloadbalancing:…] [START=1] deploy/aws-smoke.sh
 #
 # Read-only by default; START=1 also starts one stopped pool member, times pending → running
 # and running → stopped, and stops it again. It prints one line per check: ok, FAIL or note.
@@ -60,6 +60,25 @@ if [ -n "${TEMPLATE:-}" ]; then
   for want in InstanceType SubnetId '"HttpTokens": "required"'; do
     grep -q "$want" <<<"$data" && ok "template $TEMPLATE has $want" || fail "template $TEMPLATE lacks $want"
   done
+fi
+
+# The web pool (EMC_WEB_POOL=ec2): its template, a dry-run launch (RunInstances, the tags at launch and
+# iam:PassRole of the web role in one), and the target group it registers workers in. ELB has no dry run:
+# RegisterTargets and DeregisterTargets are only exercised by the first resize.
+if [ -n "${WEB_TEMPLATE:-}" ]; then
+  data=$(aws ec2 describe-launch-template-versions --launch-template-id "$WEB_TEMPLATE" --versions '$Default' --query 'LaunchTemplateVersions[0].LaunchTemplateData')
+  for want in InstanceType SubnetId IamInstanceProfile '"HttpTokens": "required"' '"InstanceMetadataTags": "enabled"'; do
+    grep -q "$want" <<<"$data" && ok "web template $WEB_TEMPLATE has $want" || fail "web template $WEB_TEMPLATE lacks $want"
+  done
+  [ "$(dry run-instances --launch-template "LaunchTemplateId=$WEB_TEMPLATE" --count 1 \
+    --tag-specifications "ResourceType=instance,Tags=[{Key=emc:web-pool,Value=$POOL},{Key=emc:worker,Value=smoke}]")" = DryRunOperation ] \
+    && ok "may launch a web worker from $WEB_TEMPLATE (with its instance profile)" || fail "may not launch a web worker from $WEB_TEMPLATE"
+fi
+if [ -n "${TARGET_GROUP:-}" ]; then
+  aws elbv2 describe-target-health --target-group-arn "$TARGET_GROUP" >/dev/null && ok "may read the target health of $TARGET_GROUP" || fail "may not read the target health of $TARGET_GROUP"
+  delay=$(aws elbv2 describe-target-group-attributes --target-group-arn "$TARGET_GROUP" \
+    --query "Attributes[?Key=='deregistration_delay.timeout_seconds'].Value | [0]" --output text)
+  [ -n "$delay" ] && note "deregistration delay ${delay}s: a stopping worker drains at most this long" || fail "may not read the attributes of $TARGET_GROUP"
 fi
 
 # Start and stop one member, timing EC2's windows (the provider waits on both).

@@ -98,6 +98,23 @@ export function unitEnvironment(role: Role): string[] {
   return Object.entries(env).map(([name, value]) => `Environment=${unitEnvironmentAssignment(name, value)}`);
 }
 
+/**
+ * Role web's first-boot step: EMC_WORKER_ID, the worker's id in the web pool, from the instance's
+ * emc:worker tag (the leader tags each worker it launches; the web launch template puts the
+ * instance's tags in its metadata), else the instance id (a web host outside the pool). It labels the
+ * worker's logs and keys its statistics, so it is per instance and never part of the user-data.
+ */
+export const WEB_WORKER_ID_RUNCMD = [
+  '  - - sh',
+  '    - -c',
+  '    - >-',
+  "      grep -q '^EMC_WORKER_ID=' /etc/elastic-memcache/env ||",
+  "      { t=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) &&",
+  '      w=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/tags/instance/emc:worker ||',
+  '      curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/instance-id) &&',
+  "      printf 'EMC_WORKER_ID=%s\\n' \"$w\" >> /etc/elastic-memcache/env; }",
+];
+
 /** Besides the app's own variables: the SDK's region (found from instance metadata when absent) and Node's options. */
 const EXTRA = new Set(['AWS_REGION', 'NODE_OPTIONS']);
 const CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE)$/;
@@ -117,6 +134,7 @@ export function renderUserData(role: string, vars: Record<string, string>): stri
   const blocks: Record<string, string[]> = {
     ENVIRONMENT: lines.map((line) => ENV_INDENT + line),
     UNIT_ENVIRONMENT: unitEnvironment(role as Role).map((line) => ENV_INDENT + line),
+    ROLE_RUNCMD: role === 'web' ? WEB_WORKER_ID_RUNCMD : [],
   };
   // One pass: a value that happens to contain "{{" is never read as a placeholder.
   return readFileSync(TEMPLATE_PATH, 'utf8').replace(/^\{\{([A-Z_]+)\}\}\n|\{\{([A-Z_]+)\}\}/gm, (_, block?: string, inline?: string) => {
@@ -133,6 +151,9 @@ function checkedEnvironment(role: Role, vars: Record<string, string>): Record<st
       throw new RenderError(`${name}: AWS credentials never go into the configuration; attach the role's instance profile instead`);
     }
     if (name === 'EMC_ROLE' && value !== role) throw new RenderError(`EMC_ROLE=${JSON.stringify(value)} contradicts the role "${role}"`);
+    if (name === 'EMC_WORKER_ID') {
+      throw new RenderError('EMC_WORKER_ID: every instance launched from this user-data would share it; a web worker reads its own at first boot (its emc:worker tag, else its instance id)');
+    }
     if (!known.has(name) && !EXTRA.has(name)) throw new RenderError(`${name}: not a variable elastic-memcache reads (a typo?)`);
     if (role === 'cache' && known.has(name) && name !== 'EMC_ROLE' && !CACHE_READS.has(name)) {
       throw new RenderError(

@@ -64,5 +64,6 @@ runcmd:
       { t=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) &&
       r=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/placement/region) &&
       printf 'AWS_REGION=%s\n' "$r" >> /etc/elastic-memcache/env; }
+{{ROLE_RUNCMD}}
   - [systemctl, daemon-reload]
   - [systemctl, enable, --now, elastic-memcache.service]

@@ -54,11 +54,26 @@ test('the web pool: none by default, cluster with cache processes, bounded, and 
   const bad: [Record<string, string>, RegExp][] = [
     [{ EMC_WEB_POOL: 'cluster' }, /EMC_WEB_POOL="cluster": web workers need cache nodes outside their process: use EMC_PROVIDER=process/],
     [{ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '4', EMC_MAX_WORKERS: '2' }, /EMC_MIN_WORKERS="4": must not be above EMC_MAX_WORKERS/],
-    [{ EMC_WEB_POOL: 'ec2', EMC_PROVIDER: 'process' }, /EMC_WEB_POOL="ec2": ec2 is not yet available/],
     [{ EMC_WEB_POOL: 'swarm' }, /EMC_WEB_POOL="swarm"/],
     [{ EMC_WORKER_ID: 'a b' }, /EMC_WORKER_ID/],
   ];
   for (const [env, message] of bad) {
     assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
   }
+});
+
+test('an ec2 web pool needs ec2 cache nodes, a target group ARN and a web launch template', () => {
+  const arn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/emc-web/0123456789abcdef';
+  const base = { EMC_ROLE: 'manager', EMC_ADMIN_PASSWORD: 'long enough', EMC_WEB_POOL: 'ec2' };
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ ...base, EMC_PROVIDER: 'process', EMC_ALB_TARGET_GROUP_ARN: arn, EMC_EC2_WEB_LAUNCH_TEMPLATE: 'emc-web' }, /EMC_WEB_POOL="ec2": web workers on EC2 need cache nodes on EC2/],
+    [{ ...base, EMC_PROVIDER: 'ec2', EMC_EC2_WEB_LAUNCH_TEMPLATE: 'emc-web' }, /EMC_ALB_TARGET_GROUP_ARN \(not set\): is required when EMC_WEB_POOL=ec2/],
+    [{ ...base, EMC_PROVIDER: 'ec2', EMC_ALB_TARGET_GROUP_ARN: arn }, /EMC_EC2_WEB_LAUNCH_TEMPLATE \(not set\): is required when EMC_WEB_POOL=ec2/],
+    [{ ...base, EMC_PROVIDER: 'ec2', EMC_ALB_TARGET_GROUP_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/emc/0123', EMC_EC2_WEB_LAUNCH_TEMPLATE: 'emc-web' }, /EMC_ALB_TARGET_GROUP_ARN=.*must be a target group ARN/],
+  ];
+  for (const [env, message] of bad) {
+    assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  }
+  const config = loadConfig({ ...base, EMC_PROVIDER: 'ec2', EMC_ALB_TARGET_GROUP_ARN: arn, EMC_EC2_WEB_LAUNCH_TEMPLATE: 'lt-0123456789abcdef0' });
+  assert.deepEqual([config.webPool.kind, config.webPool.targetGroupArn, config.webPool.launchTemplate], ['ec2', arn, 'lt-0123456789abcdef0']);
 });

@@ -237,7 +237,8 @@ for (const [role, vars] of Object.entries(examples)) {
       assert.match(parsed.files['/etc/systemd/system/elastic-memcache.service']!, new RegExp(`--role ${role}\\n`));
       // Not in the env file, where the operators' variables go (and which would override them).
       for (const name of Object.keys(CACHE_NODE_ENV)) assert.doesNotMatch(env, new RegExp(`^${name}=`, 'm'), name);
-      assert.equal(parsed.runcmd.length, 3);
+      // The region for every role; web also reads its worker id.
+      assert.equal(parsed.runcmd.length, role === 'web' ? 4 : 3);
     }
   });
 }
@@ -288,6 +289,37 @@ test('a cache node gets no database credentials, metrics settings or data folder
   assert.ok(renderUserData('cache', { ...examples.cache, EMC_NODE_ID: 'cache-1', NODE_OPTIONS: '--max-old-space-size=512' }).includes('NODE_OPTIONS="--max-old-space-size=512"'));
   // The other roles still get the data folder default.
   assert.match(renderUserData('all', examples.all!), /EMC_DATA_DIR="\/var\/lib\/elastic-memcache"/);
+});
+
+test('a web instance reads its worker id at first boot: its emc:worker tag, else its instance id; never from the user-data', async (t) => {
+  if (spawnSync('curl', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('no curl here');
+  const parsed = parseUserData(renderUserData('web', examples.web!));
+  if (!parsed) return t.skip('no python3 yaml here');
+  let tags: Record<string, string> = { 'emc:worker': 'worker-3' };
+  // IMDSv2 as the step uses it: a PUT for a token, then GETs that carry it.
+  const imds = createServer((req, res) => {
+    if (req.method === 'PUT' && req.url === '/latest/api/token') return void res.end('token-1');
+    const tag = /^\/latest\/meta-data\/tags\/instance\/(.+)$/.exec(req.url ?? '')?.[1];
+    const answer = req.headers['x-aws-ec2-metadata-token'] !== 'token-1' ? undefined : req.url === '/latest/meta-data/instance-id' ? 'i-0abc' : tag ? tags[decodeURIComponent(tag)] : undefined;
+    res.writeHead(answer === undefined ? 404 : 200).end(answer ?? '');
+  });
+  await new Promise<void>((done) => imds.listen(0, '127.0.0.1', done));
+  t.after(() => imds.close());
+  const step = (parsed.runcmd[1] as string[])[2]!;
+  assert.match(step, /^grep -q '\^EMC_WORKER_ID=' \/etc\/elastic-memcache\/env/);
+  const dir = mkdtempSync(join(tmpdir(), 'emc-worker-id-'));
+  const run = async (initial: string) => {
+    writeFileSync(join(dir, 'env'), initial);
+    const script = step.replaceAll('http://169.254.169.254', `http://127.0.0.1:${(imds.address() as AddressInfo).port}`).replaceAll('/etc/elastic-memcache/env', join(dir, 'env'));
+    // spawn, not spawnSync: the metadata service answering it lives in this process
+    await new Promise((done) => spawn('sh', ['-c', script], { stdio: 'ignore' }).on('exit', done));
+    return readFileSync(join(dir, 'env'), 'utf8');
+  };
+  assert.equal(await run('NODE_ENV=production\n'), 'NODE_ENV=production\nEMC_WORKER_ID=worker-3\n');
+  assert.equal(await run('EMC_WORKER_ID=worker-1\n'), 'EMC_WORKER_ID=worker-1\n', 'set once: a reboot keeps it');
+  tags = {};
+  assert.equal(await run(''), 'EMC_WORKER_ID=i-0abc\n');
+  assert.throws(() => renderUserData('web', { ...examples.web, EMC_WORKER_ID: 'worker-1' }), /EMC_WORKER_ID: every instance launched from this user-data would share it/);
 });
 
 test('a value with a line break is refused: no line, or cloud-init key, can be injected', () => {
@@ -351,7 +383,9 @@ test('the AWS smoke script parses, is read-only unless asked, and checks what AW
     assert.ok(/--dry-run|^aws ec2 (start|stop)-instances --instance-ids "\$one"/.test(call[0]) || call[0].includes('dry '), call[0]);
   }
   assert.match(script, /START:-0\}" = 1/);
-  for (const check of ['head-object', 'get-metric-data', 'delete-tags', 'describe-launch-template-versions']) assert.ok(script.includes(check), check);
+  for (const check of ['head-object', 'get-metric-data', 'delete-tags', 'describe-launch-template-versions', 'dry run-instances', 'describe-target-health']) assert.ok(script.includes(check), check);
+  // No call that changes a load balancer: ELB has no dry run.
+  assert.doesNotMatch(script, /aws elbv2 (register|deregister|create|delete|modify)-/);
   assert.match(read('deploy/AWS.md'), /deploy\/aws-smoke\.sh/);
 });
 
@@ -365,6 +399,9 @@ const policyExamples: Record<string, string> = {
   region: 'eu-west-1',
   account: '123456789012',
   launch_template_id: 'lt-0123456789abcdef0',
+  web_launch_template_id: 'lt-0fedcba9876543210',
+  web_role: 'emc-web',
+  target_group_arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/emc-web/0123456789abcdef',
 };
 
 type Statement = { Effect: string; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; Principal?: unknown };
@@ -406,6 +443,15 @@ test('the role policies grant what each role does, and nothing of another role',
   assert.deepEqual([...actionsOf('scaler')], ['cloudwatch:GetMetricData']);
   // start/stop only for the pool's instances
   assert.match(read('deploy/iam/manager.json'), /"aws:ResourceTag\/emc:pool": "\$\{pool\}"/);
+  // The web pool (the leader manager's alone): launch from the web template, pass the web role, terminate web workers,
+  // register them in their target group. No other policy holds any of it.
+  const webPool = actionsOf('web-pool');
+  for (const a of ['ec2:RunInstances', 'ec2:TerminateInstances', 'iam:PassRole', 'elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:DescribeTargetHealth']) {
+    assert.ok(webPool.has(a), a);
+  }
+  for (const name of policyNames().filter((n) => n !== 'web-pool')) {
+    assert.ok(![...actionsOf(name)].some((a) => a.startsWith('elasticloadbalancing:') || a === 'ec2:TerminateInstances' || a === 'iam:PassRole'), `${name}: nothing of the web pool`);
+  }
 });
 
 test('every policy renders with its placeholders filled, and refuses a missing or unsafe one', () => {

@@ -17,6 +17,9 @@ const vars: Record<string, string> = {
   region: REGION,
   account: ACCOUNT,
   launch_template_id: 'lt-0123456789abcdef0',
+  web_launch_template_id: 'lt-0fedcba9876543210',
+  web_role: 'emc-web',
+  target_group_arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/emc-web/0123456789abcdef`,
 };
 
 type Context = Record<string, string | string[]>;
@@ -27,6 +30,23 @@ const bucket = 'arn:aws:s3:::emc-images';
 const instance = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
 const inPool: Context = { 'aws:ResourceTag/emc:pool': 'prod' };
 const template = `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/${vars.launch_template_id}`;
+const webTemplate = `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/${vars.web_launch_template_id}`;
+const inWebPool: Context = { 'aws:ResourceTag/emc:web-pool': 'prod' };
+const targetGroup = vars.target_group_arn!;
+const webRole = `arn:aws:iam::${ACCOUNT}:role/emc-web`;
+/** The EC2 worker provider's calls (launch a worker, register it, read its health and the delay, drain and terminate it). */
+const webPoolCalls: Case[] = [
+  { action: 'ec2:DescribeLaunchTemplateVersions' },
+  { action: 'ec2:RunInstances', resource: instance, context: { 'ec2:LaunchTemplate': webTemplate, 'ec2:IsLaunchTemplateResource': 'true' } },
+  { action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0web`, context: { 'ec2:LaunchTemplate': webTemplate, 'ec2:IsLaunchTemplateResource': 'true' } },
+  { action: 'ec2:CreateTags', resource: instance, context: { 'ec2:CreateAction': 'RunInstances', 'aws:RequestTag/emc:web-pool': 'prod', 'aws:TagKeys': ['emc:web-pool', 'emc:worker'] } },
+  { action: 'iam:PassRole', resource: webRole, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+  { action: 'elasticloadbalancing:RegisterTargets', resource: targetGroup },
+  { action: 'elasticloadbalancing:DeregisterTargets', resource: targetGroup },
+  { action: 'elasticloadbalancing:DescribeTargetHealth' },
+  { action: 'elasticloadbalancing:DescribeTargetGroupAttributes' },
+  { action: 'ec2:TerminateInstances', resource: instance, context: inWebPool },
+];
 
 async function decide(policy: string, { action, resource = '*', context = {} }: Case): Promise<string> {
   const rendered = JSON.parse(renderPolicy(policy, Object.fromEntries(policyPlaceholders(policy).map((p) => [p, vars[p]!]))));
@@ -89,7 +109,7 @@ async function expect(policy: string, cases: Case[], result: 'Allowed' | 'denied
 
 describe('IAM policies, simulated', () => {
   it('covers every policy file', () => {
-    assert.deepEqual(policyNames(), ['ec2-launch', 'ec2-trust-policy', 'manager', 'scaler', 'web']);
+    assert.deepEqual(policyNames(), ['ec2-launch', 'ec2-trust-policy', 'manager', 'scaler', 'web', 'web-pool']);
   });
 
   const ec2Anything = ['DescribeInstances', 'StartInstances', 'StopInstances', 'CreateTags', 'DeleteTags', 'RunInstances', 'TerminateInstances', 'DescribeLaunchTemplateVersions'];
@@ -134,5 +154,30 @@ describe('IAM policies, simulated', () => {
       { action: 'ec2:CreateTags', resource: instance, context: inPool },
       { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/emc-manager` },
     ], 'denied');
+  });
+
+  it('web-pool: the EC2 worker provider launches from the web template, passes the web role, registers, drains and terminates web workers', async () => {
+    await expect('web-pool', webPoolCalls, 'Allowed');
+  });
+
+  const webPoolAbuse: [string, Case][] = [
+    ['terminate a cache instance', { action: 'ec2:TerminateInstances', resource: instance, context: inPool }],
+    ['terminate an instance of another web pool', { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/emc:web-pool': 'other' } }],
+    ['launch from another template (the cache one)', { action: 'ec2:RunInstances', resource: instance, context: { 'ec2:LaunchTemplate': template, 'ec2:IsLaunchTemplateResource': 'true' } }],
+    ['launch into a subnet the web template does not name', { action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-default`, context: { 'ec2:LaunchTemplate': webTemplate, 'ec2:IsLaunchTemplateResource': 'false' } }],
+    ['tag a launch into another web pool', { action: 'ec2:CreateTags', resource: instance, context: { 'ec2:CreateAction': 'RunInstances', 'aws:RequestTag/emc:web-pool': 'other' } }],
+    ['tag a running instance into the web pool (to terminate it next)', { action: 'ec2:CreateTags', resource: instance, context: { 'aws:RequestTag/emc:web-pool': 'prod', 'aws:TagKeys': ['emc:web-pool'] } }],
+    ['pass the manager role', { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/emc-manager`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }],
+    ['pass the web role to another service', { action: 'iam:PassRole', resource: webRole, context: { 'iam:PassedToService': 'lambda.amazonaws.com' } }],
+    ['register in another target group', { action: 'elasticloadbalancing:RegisterTargets', resource: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/other/0123456789abcdef` }],
+    ['change the target group', { action: 'elasticloadbalancing:ModifyTargetGroupAttributes', resource: targetGroup }],
+    ['delete the target group', { action: 'elasticloadbalancing:DeleteTargetGroup', resource: targetGroup }],
+  ];
+  for (const [what, c] of webPoolAbuse) {
+    it(`web-pool may not ${what}`, async () => expect('web-pool', [c], 'denied'));
+  }
+
+  it('web and scaler: nothing of the web pool (only the leader manager runs it)', async () => {
+    for (const role of ['web', 'scaler']) await expect(role, webPoolCalls, 'denied');
   });
 });

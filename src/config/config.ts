@@ -59,7 +59,10 @@ export const EnvSchema = z.object({
   /** A web worker's pool id, given by its provider: a label on its log lines and the key of its statistics. */
   EMC_WORKER_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
   /** The ALB target group the ec2 web pool registers its workers in. */
-  EMC_ALB_TARGET_GROUP_ARN: z.string().regex(/^arn:[\w-]+:elasticloadbalancing:/, 'must be a target group ARN').optional(),
+  EMC_ALB_TARGET_GROUP_ARN: z
+    .string()
+    .regex(/^arn:[\w-]+:elasticloadbalancing:[\w-]+:\d{12}:targetgroup\/[\w-]{1,32}\/[0-9a-f]+$/, 'must be a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)')
+    .optional(),
   /** The launch template of the ec2 web pool's workers. */
   EMC_EC2_WEB_LAUNCH_TEMPLATE: z.string().min(1).optional(),
   EMC_SCALER_INTERVAL_S: z.coerce.number().positive().max(3600).default(60),
@@ -219,9 +222,18 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
       message: 'web workers need cache nodes outside their process: use EMC_PROVIDER=process (or ec2) with a web pool',
       path: ['EMC_WEB_POOL'],
     })
-    .refine((e) => e.EMC_WEB_POOL !== 'ec2', {
-      message: 'ec2 is not yet available; use cluster (local worker processes) or none',
+    // Workers on instances of their own reach cache nodes over the VPC: `process` nodes listen on the manager's host only.
+    .refine((e) => e.EMC_WEB_POOL !== 'ec2' || e.EMC_PROVIDER === 'ec2' || e.EMC_ROLE === 'cache', {
+      message: 'web workers on EC2 need cache nodes on EC2: use EMC_PROVIDER=ec2 with EMC_WEB_POOL=ec2',
       path: ['EMC_WEB_POOL'],
+    })
+    .refine((e) => e.EMC_WEB_POOL !== 'ec2' || e.EMC_ALB_TARGET_GROUP_ARN, {
+      message: 'is required when EMC_WEB_POOL=ec2: the ALB target group web workers take traffic through',
+      path: ['EMC_ALB_TARGET_GROUP_ARN'],
+    })
+    .refine((e) => e.EMC_WEB_POOL !== 'ec2' || e.EMC_EC2_WEB_LAUNCH_TEMPLATE, {
+      message: 'is required when EMC_WEB_POOL=ec2: the launch template web workers are launched from',
+      path: ['EMC_EC2_WEB_LAUNCH_TEMPLATE'],
     })
     .safeParse(env);
   if (!parsed.success) {

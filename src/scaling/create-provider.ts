@@ -64,9 +64,26 @@ export async function createWorkerProvider(config: Config, log: FastifyBaseLogge
       const { createClusterWorkerProvider } = await import('./cluster-worker-provider.js');
       return createClusterWorkerProvider({ host: config.host, port: config.ports.web, drainTimeoutMs: config.webPool.drainTimeoutMs, log });
     }
-    case 'ec2':
+    case 'ec2': {
+      const { targetGroupArn, launchTemplate } = config.webPool;
+      // Configuration validation requires both with EMC_WEB_POOL=ec2.
+      if (!targetGroupArn || !launchTemplate) throw new Error('EMC_WEB_POOL=ec2 needs EMC_ALB_TARGET_GROUP_ARN and EMC_EC2_WEB_LAUNCH_TEMPLATE');
+      const { createEc2Client } = await import('./ec2-instances.js');
+      const { createElbClient } = await import('./alb-target-group.js');
+      const { createEc2WorkerProvider } = await import('./ec2-worker-provider.js');
+      return createEc2WorkerProvider({
+        ec2: createEc2Client(),
+        elb: createElbClient(),
+        poolTag: config.ec2.poolTag,
+        address: config.ec2.address,
+        webPort: config.ports.web,
+        launchTemplate,
+        targetGroupArn,
+        log,
+      });
+    }
     case 'none':
-      // Configuration validation refuses ec2 until its provider exists; `none` has no pool to run.
-      throw new Error(`no web pool provider for EMC_WEB_POOL=${config.webPool.kind}`);
+      // `none` has no pool to run: the leader makes no web pool then.
+      throw new Error('no web pool provider for EMC_WEB_POOL=none');
   }
 }

@@ -45,7 +45,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   const abort = new AbortController();
   const onRetry = (err: unknown, attempt: number, waitMs: number) => log.warn({ err, attempt, waitMs }, 'EC2 call failed; retrying');
   const pool = createEc2Pool({ ec2, poolTag, retry: { ...options.retry, sleep, random: options.random, signal: abort.signal, onRetry } });
-  const readiness = { pool, address, nodePort, pollMs, budgetMs: healthTimeoutMs, sleep, fetchHealth, signal: abort.signal };
+  const readiness = { pool, address, port: nodePort, pollMs, budgetMs: healthTimeoutMs, sleep, fetchHealth, signal: abort.signal };
   const claiming = new Mutex();
   // Instance id → node id, for instances this process started: EC2 may still describe one as stopped for a while.
   const claimed = new Map<string, string>();
@@ -55,7 +55,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   /** The instance that will serve `id`, tagged for it; one claim at a time, so two starts never pick the same one. */
   function claim(id: string): Promise<{ instanceId: string; needsStart: boolean }> {
     return claiming.runExclusive(async () => {
-      const [mine] = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], nodeId: id });
+      const [mine] = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], memberId: id });
       if (mine) {
         claimed.set(mine.instanceId, id);
         return { instanceId: mine.instanceId, needsStart: mine.state === 'stopped' || mine.state === 'stopping' };
@@ -64,7 +64,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
       // where launching instead would leave an instance nobody stops.
       const free = (await pool.find({ states: ['stopped', 'stopping'] })).filter((i) => !claimed.has(i.instanceId));
       // A leftover emc:node tag on a stopped instance names a node that is gone; untagged ones go first all the same.
-      const rank = (i: PoolInstance) => (i.state === 'stopped' ? 0 : 2) + (i.nodeId === undefined ? 0 : 1);
+      const rank = (i: PoolInstance) => (i.state === 'stopped' ? 0 : 2) + (i.memberId === undefined ? 0 : 1);
       const [pick] = free.sort((a, b) => rank(a) - rank(b));
       if (pick) {
         await pool.tag(pick.instanceId, id);
@@ -110,7 +110,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
       const members = await pool.find({ states: ['pending', 'running'], tagged: true });
       return members.flatMap((i) => {
         const origin = originOf(i, address, nodePort);
-        return i.nodeId !== undefined && origin ? [{ id: i.nodeId, instanceId: i.instanceId, address: origin }] : [];
+        return i.memberId !== undefined && origin ? [{ id: i.memberId, instanceId: i.instanceId, address: origin }] : [];
       });
     },
     start(id) {
@@ -124,7 +124,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
     },
     async stop(id) {
       for (const [instanceId, nodeId] of claimed) if (nodeId === id) claimed.delete(instanceId);
-      const found = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], nodeId: id });
+      const found = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], memberId: id });
       for (const { instanceId, state } of found) {
         if (state !== 'stopped' && state !== 'stopping') await stopWhenStarted(readiness, instanceId, Date.now() + healthTimeoutMs);
         await pool.untag(instanceId, id);

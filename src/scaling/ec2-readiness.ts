@@ -5,22 +5,22 @@ import type { HealthCheck } from './http-probe.js';
 export type Readiness = {
   pool: Pick<Ec2Pool, 'describe'>;
   address: 'private' | 'public';
-  nodePort: number;
+  /** The member's port on the instance: a cache node's, or a web worker's. */
+  port: number;
   pollMs: number;
   /** What the deadline allowed, for the messages. */
   budgetMs: number;
   sleep: Sleep;
-  fetchHealth: HealthCheck;
   /** Aborted when the provider closes. */
   signal: AbortSignal;
 };
 
 const PROBE_TIMEOUT_MS = 2000;
 
-/** Where the web tier reaches an instance's cache node; undefined while it has no such IP. */
-export function originOf(instance: PoolInstance, address: 'private' | 'public', nodePort: number): string | undefined {
+/** Where an instance's member is reached; undefined while it has no such IP. */
+export function originOf(instance: PoolInstance, address: 'private' | 'public', port: number): string | undefined {
   const ip = address === 'private' ? instance.privateIp : instance.publicIp;
-  return ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${nodePort}` : undefined;
+  return ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` : undefined;
 }
 
 export async function pause(r: Readiness, deadline: number, timeoutMessage: string): Promise<void> {
@@ -33,13 +33,14 @@ export async function pause(r: Readiness, deadline: number, timeoutMessage: stri
 /** A start that EC2 had not begun yet stays 'stopped' only for a moment; this many looks in a row is a failed start. */
 const STOPPED_LOOKS = 5;
 
-async function waitRunning(r: Readiness, instanceId: string, deadline: number): Promise<string> {
+/** Resolves the member's origin once the instance runs with the address it is reached on. */
+export async function waitRunning(r: Readiness, instanceId: string, deadline: number): Promise<string> {
   let seenPending = false;
   let stoppedLooks = 0;
   for (;;) {
     const instance = await r.pool.describe(instanceId);
     const state = instance?.state;
-    const origin = instance && originOf(instance, r.address, r.nodePort);
+    const origin = instance && originOf(instance, r.address, r.port);
     if (state === 'running' && origin) return origin;
     if (state === 'running' && r.address === 'public') throw new Error(`instance ${instanceId} runs without a public IP address`);
     if (state === 'stopping' || state === 'shutting-down' || state === 'terminated') throw new Error(`instance ${instanceId} went ${state}`);
@@ -55,7 +56,7 @@ async function waitRunning(r: Readiness, instanceId: string, deadline: number): 
 }
 
 /** Resolves the node's origin once the instance runs and its cache node answers GET /health. */
-export async function waitUntilServing(r: Readiness, instanceId: string, deadline: number): Promise<string> {
+export async function waitUntilServing(r: Readiness & { fetchHealth: HealthCheck }, instanceId: string, deadline: number): Promise<string> {
   const origin = await waitRunning(r, instanceId, deadline);
   const url = `${origin}/health`;
   for (;;) {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { freePort, waitForHealth } from '../helpers/process.js';
 import { createFleetDatabase, type FleetDatabase } from './fleet-database.js';
 import { startInstanceAgent, type InstanceAgent } from './instance-agent.js';
-import { startFleetAws } from './moto.js';
+import { startLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import { startFleetAws, type FleetAws } from './moto.js';
 import { createNetnsHost, type NetnsHost } from './netns-host.js';
 import { startTcpRelay } from './tcp-relay.js';
 import { killAllGroups, processesWithEnv, spawnRole, type RoleName, type RoleProcess } from './role-process.js';
@@ -30,6 +31,15 @@ export type Host = {
 
 export type PoolNodeRow = { id: string; instanceId: string | null; address: string | null; state: string };
 
+/** ec2 with `webPool`: the managers run the web pool (EMC_WEB_POOL=ec2) on moto's instances. */
+export type FleetWebPool = {
+  readonly targetGroupArn: string;
+  /** The target group's data plane: where look-ups through the load balancer go. */
+  readonly loadBalancer: LoadBalancer;
+  /** The port every worker listens on (EMC_WEB_PORT of the deployment). */
+  readonly port: number;
+};
+
 export type Fleet = {
   readonly provider: ProviderKind;
   readonly db: FleetDatabase;
@@ -41,8 +51,11 @@ export type Fleet = {
   readonly adminPassword: string;
   readonly adminToken: string;
   readonly cacheToken: string;
-  /** ec2 only: the agent that backs moto's instances with cache processes. */
+  /** ec2 only: the agent that backs moto's instances with cache processes (and web workers, with `webPool`). */
   readonly agent: InstanceAgent | undefined;
+  readonly webPool: FleetWebPool | undefined;
+  /** ec2 only: a client of the fleet's moto server (its EC2 and ELBv2). */
+  readonly aws: FleetAws | undefined;
   /** The pool's members as recorded in the database. */
   poolNodes(): Promise<PoolNodeRow[]>;
   /** The manager whose process holds an unexpired leader lease, if any. */
@@ -64,6 +77,10 @@ export type FleetOptions = {
   octet: number;
   minNodes?: number;
   maxNodes?: number;
+  /** ec2 only: run the web pool on moto's instances, within these bounds. */
+  webPool?: { minWorkers: number; maxWorkers: number };
+  /** Settings of every role that differ from the fleet's (e.g. a longer EMC_RESIZE_WAIT_S). */
+  env?: Record<string, string>;
 };
 
 /** The control loops' timing in the fleet: seconds where production has a minute. */
@@ -88,7 +105,7 @@ async function untilLogged(process: RoleProcess, text: string, timeoutMs: number
   }
 }
 
-export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes = 4 }: FleetOptions): Promise<Fleet> {
+export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes = 4, webPool: workerBounds, env: overrides = {} }: FleetOptions): Promise<Fleet> {
   const logDir = mkdtempSync(join(tmpdir(), `emcf-${name}-`));
   const started: { close(): unknown }[] = [];
   const closeAll = async () => {
@@ -115,8 +132,12 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       EMC_ADMIN_TOKEN: secrets.adminToken,
       EMC_CACHE_TOKEN: secrets.cacheToken,
       EMC_LOG_LEVEL: 'info',
+      ...overrides,
     };
     let agent: InstanceAgent | undefined;
+    let webPool: FleetWebPool | undefined;
+    let aws: FleetAws | undefined;
+    if (workerBounds && provider !== 'ec2') throw new Error('the fleet runs its web pool on the ec2 provider only');
     if (provider === 'ec2') {
       // Two servers: the images' S3 traffic under load must not slow the EC2 calls of the control plane.
       const moto = await startFleetAws(join(logDir, 'moto-ec2.log'));
@@ -135,7 +156,26 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
         EMC_S3_BUCKET: bucket,
         EMC_S3_ENDPOINT: s3.endpoint,
       });
-      agent = startInstanceAgent({ ec2: moto.ec2(), poolTag, port: cachePort, token: secrets.cacheToken, logDir });
+      aws = moto;
+      let web: Parameters<typeof startInstanceAgent>[0]['web'];
+      if (workerBounds) {
+        const port = await freePort();
+        const template = `emcf-${name}-web`;
+        const { targetGroupArn } = await moto.createWebPool(template, port);
+        Object.assign(env, {
+          EMC_WEB_POOL: 'ec2',
+          EMC_MIN_WORKERS: String(workerBounds.minWorkers),
+          EMC_MAX_WORKERS: String(workerBounds.maxWorkers),
+          EMC_ALB_TARGET_GROUP_ARN: targetGroupArn,
+          EMC_EC2_WEB_LAUNCH_TEMPLATE: template,
+          EMC_WEB_PORT: String(port),
+        });
+        const loadBalancer = startLoadBalancer({ elb: moto.elb(), targetGroupArn, addressOf: (id) => agent?.webAddress(id) });
+        started.push({ close: () => loadBalancer.stop() });
+        webPool = { targetGroupArn, loadBalancer, port };
+        web = { env: { ...env }, beforeShutdown: () => loadBalancer.refresh() };
+      }
+      agent = startInstanceAgent({ ec2: moto.ec2(), poolTag, port: cachePort, token: secrets.cacheToken, logDir, web });
       started.push({ close: () => agent!.stop() });
     }
 
@@ -196,6 +236,8 @@ export async function startFleet({ provider, name, octet, minNodes = 1, maxNodes
       ...secrets,
       logDir,
       agent,
+      webPool,
+      aws,
       leftoverCacheNodes: () => leftoverCacheNodes,
       poolNodes: () => db.query<PoolNodeRow>('SELECT id, "instanceId", address, state FROM "PoolNode" ORDER BY id'),
       async leader() {

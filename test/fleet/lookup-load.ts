@@ -14,13 +14,22 @@ export type LookupLoadOptions = {
   timeoutMs?: number;
 };
 
+/**
+ * `origins`: fixed ones (each gets `workersPerOrigin` workers), or where a load balancer sends
+ * requests at the moment of each look-up (then `workersPerOrigin` workers in all, spread over them).
+ */
 export function lookupLoad(
-  origins: string[],
+  origins: string[] | (() => readonly string[]),
   images: ReadonlyMap<string, Buffer>,
   { workersPerOrigin = 3, maxLookups = 50_000, maxMs = 120_000, timeoutMs = 10_000 }: LookupLoadOptions = {},
 ): Load<LookupFailure> {
-  const lookup = async (key: string, worker: number): Promise<LookupFailure | undefined> => {
-    const origin = origins[worker % origins.length]!;
+  const current = typeof origins === 'function' ? origins : () => origins;
+  const workers = typeof origins === 'function' ? workersPerOrigin : origins.length * workersPerOrigin;
+  let turn = 0;
+  const lookup = async (key: string): Promise<LookupFailure | undefined> => {
+    const now = current();
+    if (now.length === 0) return { origin: '(none)', key, status: 'no healthy target' };
+    const origin = now[turn++ % now.length]!;
     let status: number | string;
     try {
       const res = await fetch(`${origin}/image/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -31,7 +40,7 @@ export function lookupLoad(
     }
     return status === 200 ? undefined : { origin, key, status };
   };
-  return lookupLoop([...images.keys()], origins.length * workersPerOrigin, lookup, { maxLookups, deadline: Date.now() + maxMs });
+  return lookupLoop([...images.keys()], workers, lookup, { maxLookups, deadline: Date.now() + maxMs });
 }
 
 /** A short summary for messages: how many failed, and the first few. */

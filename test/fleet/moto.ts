@@ -1,9 +1,16 @@
 // moto_server as the fleet's AWS: the pool's pre-created EC2 instances (deploy/AWS.md: a set of
 // stopped instances tagged emc:pool=<pool>) in a VPC of 127.0.0.0/16, so each instance's private
 // IP is a loopback address a real cache process can listen on, and the S3 bucket of the images.
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+// The web pool: a target group and the web launch template deploy/AWS.md describes (moto
+// ignores the template's subnet: a worker gets a private IP of moto's choosing, in 10.0.0.0/8).
+import { CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyTargetGroupAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { POOL_TAG } from '../../src/scaling/ec2-instances.js';
+import { CACHE_POOL_TAGS } from '../../src/scaling/ec2-instances.js';
 import { startMoto } from '../helpers/moto.js';
 import { trackGroup } from './role-process.js';
 
@@ -15,6 +22,9 @@ export type FleetAws = {
   /** Pre-creates `count` stopped instances tagged emc:pool=`poolTag`; resolves their ids. */
   createPool(poolTag: string, count: number): Promise<string[]>;
   createBucket(bucket: string): Promise<void>;
+  elb(): ElasticLoadBalancingV2Client;
+  /** After createPool: the web pool's target group (workers on `port`) and its launch template `template`. */
+  createWebPool(template: string, port: number): Promise<{ targetGroupArn: string }>;
   close(): Promise<void>;
 };
 
@@ -31,6 +41,12 @@ export async function startFleetAws(log: string): Promise<FleetAws> {
     clients.push(client);
     return client;
   };
+  const elb = () => {
+    const client = new ElasticLoadBalancingV2Client({ region, endpoint, credentials });
+    clients.push(client);
+    return client;
+  };
+  let pool: { vpcId: string; subnetId: string } | undefined;
   return {
     endpoint,
     env: { ...env },
@@ -46,12 +62,37 @@ export async function startFleetAws(log: string): Promise<FleetAws> {
           MinCount: count,
           MaxCount: count,
           SubnetId: subnet.Subnet!.SubnetId!,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: POOL_TAG, Value: poolTag }] }],
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: CACHE_POOL_TAGS.pool, Value: poolTag }] }],
         }),
       );
       const ids = answer.Instances!.map((i) => i.InstanceId!);
       await client.send(new StopInstancesCommand({ InstanceIds: ids }));
+      pool = { vpcId: vpc.Vpc!.VpcId!, subnetId: subnet.Subnet!.SubnetId! };
       return ids;
+    },
+    elb,
+    async createWebPool(template, port) {
+      if (!pool) throw new Error('createWebPool needs createPool first (the VPC)');
+      await ec2().send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: template,
+          LaunchTemplateData: {
+            ImageId: 'ami-12c6146b',
+            InstanceType: 't4g.small',
+            NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: pool.subnetId }],
+            IamInstanceProfile: { Name: 'emc-web' },
+            MetadataOptions: { HttpTokens: 'required', InstanceMetadataTags: 'enabled' },
+          },
+        }),
+      );
+      const client = elb();
+      const { TargetGroups = [] } = await client.send(
+        new CreateTargetGroupCommand({ Name: template, Protocol: 'HTTP', Port: port, VpcId: pool.vpcId, TargetType: 'instance', HealthCheckPath: '/health' }),
+      );
+      const targetGroupArn = TargetGroups[0]!.TargetGroupArn!;
+      // Short, as the fleet's other intervals: a stop waits out at most this (moto reports a deregistered target unused at once).
+      await client.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }] }));
+      return { targetGroupArn };
     },
     async createBucket(bucket) {
       const s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });

@@ -53,9 +53,11 @@ function link(netns: string, outer: string, inner: string, net: string, base: nu
 
 /**
  * `name`: a short label (the namespace and links are `emcf-<name>…`, at most 5 characters);
- * `octet`: picks the addresses 10.212.<octet>.0/30 (the host) and 10.212.<octet>.4/30 (the cut link).
+ * `octet`: picks the addresses 10.212.<octet>.0/30 (the host) and 10.212.<octet>.4/30 (the cut link);
+ * `address`: the host's own address instead of 10.212.<octet>.2 (an EC2 instance's private IP
+ * in moto's default subnet), routed from this machine over the host's link.
  */
-export function createNetnsHost(name: string, octet: number): NetnsHost {
+export function createNetnsHost(name: string, octet: number, address?: string): NetnsHost {
   const netns = `emcf-${name}`;
   const [main, mainInner, cutOuter, cutInner] = ['m', 'n', 'c', 'd'].map((s) => `emcf-${name}${s}`) as [string, string, string, string];
   const net = `10.212.${octet}`;
@@ -64,14 +66,18 @@ export function createNetnsHost(name: string, octet: number): NetnsHost {
   let cutRule: string[] | undefined;
   try {
     ip('netns', 'add', netns);
-    const address = link(netns, main, mainInner, net, 0);
+    const linkAddress = link(netns, main, mainInner, net, 0);
+    if (address) {
+      inNs(netns, 'ip', 'addr', 'add', `${address}/32`, 'dev', mainInner);
+      ip('route', 'add', `${address}/32`, 'via', linkAddress, 'dev', main);
+    }
     // The namespace's own loopback stays down: 127.0.0.0/8 means this machine's, over the veth.
     inNs(netns, 'ip', 'route', 'add', '127.0.0.0/8', 'via', `${net}.1`, 'dev', mainInner);
     link(netns, cutOuter, cutInner, net, 4);
     inNs(netns, 'ip', 'route', 'add', '127.0.0.0/8', 'via', `${net}.5`, 'dev', cutInner, 'table', CUT_TABLE);
     return {
       netns,
-      address,
+      address: address ?? linkAddress,
       gateway: `${net}.1`,
       cut(host, port) {
         cutRule = ['to', `${host}/32`, 'ipproto', 'tcp', 'dport', String(port), 'lookup', CUT_TABLE];

@@ -8,6 +8,7 @@ import {
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
   type Filter,
   type InstanceStateName,
   type RequestLaunchTemplateData,
@@ -82,11 +83,12 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2, pendingLooks 
     StateReason: i.stateReason,
   });
   const settle = (i: FakeInstance) => {
-    if (i.state !== 'pending' && i.state !== 'stopping') return;
+    if (i.state !== 'pending' && i.state !== 'stopping' && i.state !== 'shutting-down') return;
     i.looks = (i.looks ?? 1) - 1;
     if (i.looks > 0) return;
     delete i.looks;
     if (i.state === 'stopping') i.state = 'stopped';
+    else if (i.state === 'shutting-down') i.state = 'terminated';
     else if (i.failsToStart) [i.state, i.stateReason] = ['stopped', i.failsToStart];
     else i.state = 'running';
   };
@@ -122,6 +124,13 @@ export function fakeEc2(instances: FakeInstance[], { pageSize = 2, pendingLooks 
         if (i.state === 'running') Object.assign(i, { state: 'stopping', looks: stoppingLooks, stateReason: { Code: 'Client.UserInitiatedShutdown', Message: 'User initiated shutdown' } });
       }
       return { StoppingInstances: [] };
+    }),
+  );
+  mock.on(TerminateInstancesCommand).callsFake(
+    handle('TerminateInstances', ({ InstanceIds = [] }: { InstanceIds?: string[] }) => {
+      // Any state but terminated goes shutting-down; terminating a terminated instance succeeds.
+      for (const i of InstanceIds.map(byId)) if (i.state !== 'terminated') Object.assign(i, { state: 'shutting-down', looks: 1 });
+      return { TerminatingInstances: [] };
     }),
   );
   mock.on(CreateTagsCommand).callsFake(
