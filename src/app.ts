@@ -106,12 +106,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return app;
 }
 
-/** Web and manager: security headers, templates, static files, multipart forms and the error pages. */
+/** Web and manager: security headers, templates, static files and the error pages (upload forms: read-upload.ts). */
 async function registerPageSupport(app: FastifyInstance, listener: Listener): Promise<void> {
-  const [{ default: fastifyView }, { default: fastifyStatic }, { default: fastifyMultipart }, { createHandlebars }] = await Promise.all([
+  const [{ default: fastifyView }, { default: fastifyStatic }, { createHandlebars }] = await Promise.all([
     import('@fastify/view'),
     import('@fastify/static'),
-    import('@fastify/multipart'),
     import('./http/view-helpers.js'),
   ]);
   // First, on the root scope: every answer gets them, errors and unknown paths included.
@@ -125,6 +124,5 @@ async function registerPageSupport(app: FastifyInstance, listener: Listener): Pr
     defaultContext: { listener },
   });
   await app.register(fastifyStatic, { root: join(root, 'public'), prefix: '/static/' });
-  await app.register(fastifyMultipart);
   registerErrorHandling(app);
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { AppError, NotFoundError } from '../http/app-error.js';
 import { applyConfiguration, type ConfigurationChange } from '../scaling/apply-configuration.js';
 import { refuseSimpleBodies } from '../http/cross-site-guard.js';
-import { readUploadForm } from '../http/read-upload.js';
+import { acceptUploadForms, readUploadForm } from '../http/read-upload.js';
 import { streamKeyList } from './key-list-stream.js';
 import { requireAdminToken } from './admin-token.js';
 import { workersApi } from './workers-api.js';
@@ -54,6 +54,7 @@ const configureCache: RouteShorthandOptions = {
 export function testApi(config: Config): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const { images } = app.services;
+    await acceptUploadForms(app);
 
     app.post('/upload', upload, async (request) => {
       const form = await readUploadForm(request, config.uploadLimitBytes);

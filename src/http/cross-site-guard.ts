@@ -32,10 +32,10 @@ function crossSiteReason(request: FastifyRequest): string | undefined {
  * python-requests) send neither header and pass.
  */
 export function registerCrossSiteGuard(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
-    if (SAFE_METHODS.has(request.method)) return;
-    const reason = crossSiteReason(request);
-    if (reason) throw new AppError(403, `a request from another site cannot change anything here (${reason})`);
+  // Synchronous: a GET (every image hit) passes without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const reason = SAFE_METHODS.has(request.method) ? undefined : crossSiteReason(request);
+    done(reason ? new AppError(403, `a request from another site cannot change anything here (${reason})`) : undefined);
   });
 }
 

@@ -1,11 +1,20 @@
-import type { Multipart } from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import fastifyMultipart, { type Multipart } from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, BadRequestError } from './app-error.js';
 
 export type UploadForm = { key: unknown; bytes: Buffer | undefined };
 
 // A key is at most 255 characters (≤ 1020 bytes); a larger field is refused, not truncated.
 const FIELD_LIMIT = 4096;
+
+/**
+ * Lets the calling plugin's routes read upload forms. Registered per plugin, not on the root:
+ * @fastify/multipart hooks every request in its scope (a close listener, a clean-up after the
+ * answer), and the image hit path takes no forms.
+ */
+export async function acceptUploadForms(app: FastifyInstance): Promise<void> {
+  await app.register(fastifyMultipart);
+}
 
 /** Reads the multipart fields `key` and `file` in either order; the file is bounded by `limitBytes`. */
 export async function readUploadForm(request: FastifyRequest, limitBytes: number): Promise<UploadForm> {

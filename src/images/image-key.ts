@@ -2,12 +2,14 @@ import { BadRequestError } from '../http/app-error.js';
 
 export const MAX_KEY_LENGTH = 255;
 
+const FORMAT = /\p{Cf}/u;
 const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\uFE0F?)\u200D(?=\p{Extended_Pictographic})/gu;
 
 /** What is wrong with `key`, or undefined for a key that can be stored. */
 function keyProblem(key: unknown): string | undefined {
   if (typeof key !== 'string' || key.length === 0) return 'key is required (1–255 characters)';
-  const length = [...key].length;
+  // Code points never outnumber UTF-16 units: only a long string needs counting.
+  const length = key.length > MAX_KEY_LENGTH ? [...key].length : key.length;
   if (length > MAX_KEY_LENGTH) return `key is ${length} characters long; the limit is ${MAX_KEY_LENGTH}`;
   if (/\p{Cc}/u.test(key)) return 'key must not contain control characters';
   if (!key.isWellFormed()) return 'key must be valid Unicode';
@@ -15,7 +17,7 @@ function keyProblem(key: unknown): string | undefined {
   if (key.includes('\uFFFD')) return 'key must be valid UTF-8 (it contains U+FFFD, the replacement for invalid bytes)';
   // Bidi overrides, zero-width and other format characters let one key look like another; a
   // zero-width joiner inside an emoji sequence (👩‍👩‍👧) is the one legitimate use kept.
-  if (/\p{Cf}/u.test(key.replace(EMOJI_JOINER, ''))) return 'key must not contain invisible formatting characters (bidi controls, zero-width characters)';
+  if (FORMAT.test(key) && FORMAT.test(key.replace(EMOJI_JOINER, ''))) return 'key must not contain invisible formatting characters (bidi controls, zero-width characters)';
   return undefined;
 }
 

@@ -109,12 +109,15 @@ export function createCachePool(options: {
     nodes: () => current.nodes,
 
     async get(key) {
-      const [owner, old] = holdersOf(key);
+      // The hit path: the old owner (holdersOf) is looked up only on a miss during a move.
+      const owner = ownerIn(current, key);
       if (!owner) return undefined;
+      const moving = previous;
       const copy = near?.get(key);
       const ask = copy ? () => revalidate(`${owner.id}\n${copy.etag}\n${key}`, (lookups) => owner.get(key, copy, lookups)) : () => owner.get(key);
       let hit = await guarded(owner, 'get', ask, undefined);
-      if (!hit && old) hit = await guarded(old, 'peek', () => old.peek(key, copy), undefined);
+      const old = !hit && moving ? ownerIn(moving, key) : undefined;
+      if (old && old !== owner) hit = await guarded(old, 'peek', () => old.peek(key, copy), undefined);
       if (hit && hit !== copy) near?.set(key, hit);
       return hit;
     },

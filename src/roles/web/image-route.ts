@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../http/app-error.js';
 import { setStoredBytesHeaders } from '../../http/security-headers.js';
 
@@ -14,17 +14,11 @@ const servedType = (stored: string) => (IMAGE_TYPES.has(stored) ? stored : 'appl
  * GET /image/<key>: the hot path. Served with the stored type (only ever one of the image
  * types recognised at upload, never HTML or SVG), never sniffed, under a sandboxed CSP that
  * allows nothing, and revalidated by ETag (the object name changes on every upload).
- * Helmet's per-request work is skipped here: the image gets the fixed stored-bytes headers.
+ * The page headers are left off (`storedBytes`): the image gets the fixed stored-bytes headers,
+ * and an error (an unknown key, a fault) is answered with an error page that gets the page headers.
  */
 export const imageRoute: FastifyPluginAsync = async (app) => {
-  const options = {
-    helmet: false,
-    // An error (an unknown key, a fault) is answered with an error page: that one gets helmet's page headers.
-    onError: (_request: FastifyRequest, reply: FastifyReply, _error: Error, done: () => void) => {
-      reply.helmet();
-      done();
-    },
-  } as const;
+  const options = { config: { storedBytes: true } } as const;
   app.get<{ Params: { '*': string } }>('/image/*', options, async (request, reply) => {
     const key = request.params['*'];
     const image = key ? await app.services.images.get(key) : null;

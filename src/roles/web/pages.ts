@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../http/app-error.js';
-import { readUploadForm } from '../../http/read-upload.js';
+import { acceptUploadForms, readUploadForm } from '../../http/read-upload.js';
 import { createWorkGate } from '../../http/work-gate.js';
 
 /** Keys on one page of /keys: the page stays small and fast however many images are stored. */
@@ -20,6 +20,7 @@ export function pages(config: Config): FastifyPluginAsync {
   const limitMb = +(config.uploadLimitBytes / 1048576).toFixed(2);
   return async (app) => {
     const { images } = app.services;
+    await acceptUploadForms(app);
 
     app.get('/', async (_request, reply) =>
       reply.viewAsync('pages/home.hbs', { title: 'Home', nav: { home: true }, keyCount: await images.countKeys() }),
