@@ -14,7 +14,8 @@ const ResizeBodySchema = {
   properties: { to: { type: 'integer' }, by: { type: 'integer', enum: [1, -1] } },
 } as const;
 
-const WorkerParamsSchema = {
+/** A worker named in a path, by the API and the console alike. */
+export const WorkerParamsSchema = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },

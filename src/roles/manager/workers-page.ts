@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { WorkerParamsSchema } from '../../api/workers-api.js';
 import { AppError, NotFoundError } from '../../http/app-error.js';
 import { percent } from '../../scaling/policy-fields.js';
 import type { WebPool, WorkerView } from '../../scaling/web-pool.js';
@@ -13,11 +14,6 @@ const text = { type: 'string' } as const;
 const PolicyBodySchema = {
   type: 'object',
   properties: { ...csrfField, mode: text, growCpu: text, shrinkCpu: text, growRatio: text, shrinkRatio: text, cooldownS: text },
-} as const;
-const WorkerParamsSchema = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
 const FilterQuerySchema = {
   type: 'object',
