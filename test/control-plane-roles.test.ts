@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './helpers/eventually.js';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { postgresUrl, resetPostgres } from './helpers/database.js';
@@ -16,15 +17,6 @@ const PASSWORD = 'a long enough password';
 const TTL_S = 2;
 const SYNC_MS = 200;
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every process whose parent is one of `pids` (cache nodes a manager started), found through /proc. */
 async function childrenOf(pids: number[]): Promise<number[]> {

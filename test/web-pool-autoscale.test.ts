@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './helpers/eventually.js';
+import { keepAliveLoad } from './helpers/keep-alive-load.js';
 import { test } from 'node:test';
 import pg from 'pg';
 import { resetPostgres, postgresUrl } from './helpers/database.js';
@@ -16,42 +18,7 @@ import { freePort, killAll, pidOf, runEmc, survivors, waitForHealth } from './he
 const TOKEN = 'i16core-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
-/** GETs `url` on `connections` keep-alive connections until stopped, `pauseMs` apart on each; counts answers and failures. */
-function loadClient(url: string, connections: number, pauseMs = 0) {
-  let running = true;
-  const result = { ok: 0, failed: [] as string[] };
-  const loops = Array.from({ length: connections }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        if (response.status === 200) result.ok++;
-        else result.failed.push(`status ${response.status}`);
-      } catch (err) {
-        result.failed.push(`${(err as Error).message}: ${String((err as { cause?: unknown }).cause)}`);
-      }
-      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-    }
-  });
-  return {
-    result,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
-  };
-}
 
 test('the local web pool grows under a CPU-heavy load and shrinks when idle, draining the removed worker without a failed request', { timeout: 300_000 }, async (t) => {
   await resetPostgres();
@@ -104,7 +71,7 @@ test('the local web pool grows under a CPU-heavy load and shrinks when idle, dra
   });
   assert.equal(policy.status, 200, await policy.clone().text());
 
-  const heavy = loadClient(`${web}/image/i16core/cat.png`, 16);
+  const heavy = keepAliveLoad(`${web}/image/i16core/cat.png`, 16);
   const two = await eventually('the scaler grows the web pool to 2 workers', 90_000, async () => {
     const now = await workers();
     return now.length === 2 && now.every((w) => w.healthy) && now;
@@ -116,7 +83,7 @@ test('the local web pool grows under a CPU-heavy load and shrinks when idle, dra
   assert.deepEqual(heavyResult.failed.slice(0, 5), [], `${heavyResult.failed.length} of ${heavyResult.ok} requests failed while the pool grew`);
 
   // Idle but for a trickle of requests on keep-alive connections, which the drain must not fail.
-  const light = loadClient(`${web}/image/i16core/cat.png`, 2, 100);
+  const light = keepAliveLoad(`${web}/image/i16core/cat.png`, 2, 100);
   const one = await eventually('the scaler shrinks the idle web pool to 1 worker', 200_000, async () => {
     const now = await workers();
     return now.length === 1 && now;

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './helpers/eventually.js';
+import { keepAliveLoad } from './helpers/keep-alive-load.js';
 import { test } from 'node:test';
 import { resetPostgres, postgresUrl } from './helpers/database.js';
 import { images } from './helpers/fixtures.js';
@@ -17,41 +19,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 type Worker = { id: string; instanceId: string; address: string; state: string; healthy: boolean };
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-/** GETs the image as fast as it can on `connections` keep-alive connections until stopped; counts answers and failures. */
-function loadClient(url: string, connections: number) {
-  let running = true;
-  const result = { ok: 0, failed: [] as string[] };
-  const loops = Array.from({ length: connections }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        if (response.status === 200) result.ok++;
-        else result.failed.push(`status ${response.status}`);
-      } catch (err) {
-        result.failed.push(`${(err as Error).message}: ${String((err as { cause?: unknown }).cause)}`);
-      }
-    }
-  });
-  return {
-    result,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
-  };
-}
 
 test('the local web pool: workers forked by the manager share the web port; 1→3→1 through the API, the shrink drains with no failed request', { timeout: 180_000 }, async (t) => {
   await resetPostgres();
@@ -124,7 +92,7 @@ test('the local web pool: workers forked by the manager share the web port; 1→
   assert.equal((await resize({ to: 5 })).status, 400, 'past EMC_MAX_WORKERS');
   assert.equal((await resize({ to: 0 })).status, 400, 'below EMC_MIN_WORKERS');
 
-  const load = loadClient(`${web}/image/i16core/cat.png`, 8);
+  const load = keepAliveLoad(`${web}/image/i16core/cat.png`, 8);
   await eventually('the load runs', 10_000, async () => load.result.ok > 200);
   const shrunk = await resize({ to: 1 });
   assert.equal(shrunk.status, 200, JSON.stringify(shrunk.body));
