@@ -3,7 +3,8 @@ import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
 import { httpNodeConnector } from './http-node-clients.js';
 import { createEc2Pool, type PoolInstance } from './ec2-instances.js';
-import { originOf, waitUntilServing } from './ec2-readiness.js';
+import { createSingleFlight } from '../images/single-flight.js';
+import { liveMembers, waitUntilServing } from './ec2-readiness.js';
 import { startWhenStopped, stopWhenStarted } from './ec2-transitions.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
 import { probeHealth, type HealthCheck } from './http-probe.js';
@@ -49,7 +50,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
   const claiming = new Mutex();
   // Instance id → node id, for instances this process started: EC2 may still describe one as stopped for a while.
   const claimed = new Map<string, string>();
-  const starting = new Map<string, Promise<ProvidedNode>>();
+  const starting = createSingleFlight<ProvidedNode>();
   let closed = false;
 
   /** The instance that will serve `id`, tagged for it; one claim at a time, so two starts never pick the same one. */
@@ -106,21 +107,10 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
 
   return {
     kind: 'ec2',
-    async list() {
-      const members = await pool.find({ states: ['pending', 'running'], tagged: true });
-      return members.flatMap((i) => {
-        const origin = originOf(i, address, nodePort);
-        return i.memberId !== undefined && origin ? [{ id: i.memberId, instanceId: i.instanceId, address: origin }] : [];
-      });
-    },
+    list: () => liveMembers(pool, address, nodePort),
     start(id) {
       if (closed) return Promise.reject(new Error(`cache node ${id} not started: the ec2 provider is closed`));
-      let pending = starting.get(id);
-      if (!pending) {
-        pending = bringUp(id).finally(() => starting.delete(id));
-        starting.set(id, pending);
-      }
-      return pending;
+      return starting(id, () => bringUp(id));
     },
     async stop(id) {
       for (const [instanceId, nodeId] of claimed) if (nodeId === id) claimed.delete(instanceId);
@@ -135,7 +125,7 @@ export function createEc2Provider(options: Ec2ProviderOptions): NodeProvider {
     async close() {
       closed = true;
       abort.abort();
-      await Promise.allSettled([...starting.values()]);
+      await starting.settled();
       ec2.destroy();
     },
   };

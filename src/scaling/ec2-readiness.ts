@@ -1,6 +1,7 @@
 import type { Ec2Pool, PoolInstance } from './ec2-instances.js';
 import type { Sleep } from './ec2-retry.js';
 import type { HealthCheck } from './http-probe.js';
+import type { ProvidedMember } from './member-provider.js';
 
 export type Readiness = {
   pool: Pick<Ec2Pool, 'describe'>;
@@ -21,6 +22,15 @@ const PROBE_TIMEOUT_MS = 2000;
 export function originOf(instance: PoolInstance, address: 'private' | 'public', port: number): string | undefined {
   const ip = address === 'private' ? instance.privateIp : instance.publicIp;
   return ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` : undefined;
+}
+
+/** The members a pool's live (pending or running) instances serve, where each is reached. */
+export async function liveMembers(pool: Pick<Ec2Pool, 'find'>, address: 'private' | 'public', port: number): Promise<ProvidedMember[]> {
+  const instances = await pool.find({ states: ['pending', 'running'], tagged: true });
+  return instances.flatMap((i) => {
+    const origin = originOf(i, address, port);
+    return i.memberId !== undefined && origin ? [{ id: i.memberId, instanceId: i.instanceId, address: origin }] : [];
+  });
 }
 
 export async function pause(r: Readiness, deadline: number, timeoutMessage: string): Promise<void> {

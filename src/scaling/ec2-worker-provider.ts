@@ -3,7 +3,8 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import type { FastifyBaseLogger } from 'fastify';
 import { createTargetGroup, TargetGroupError, type Target } from './alb-target-group.js';
 import { createEc2Pool, WEB_POOL_TAGS } from './ec2-instances.js';
-import { originOf, waitUntilServing } from './ec2-readiness.js';
+import { createSingleFlight } from '../images/single-flight.js';
+import { liveMembers, waitUntilServing } from './ec2-readiness.js';
 import { defaultSleep, reasonOf, type RetryOptions, type Sleep } from './ec2-retry.js';
 import { probeHealth, type HealthCheck } from './http-probe.js';
 import type { ProvidedMember } from './member-provider.js';
@@ -56,7 +57,7 @@ export function createEc2WorkerProvider(options: Ec2WorkerProviderOptions): Work
   const pool = createEc2Pool({ ec2, poolTag, tags: WEB_POOL_TAGS, retry });
   const group = createTargetGroup({ elb, targetGroupArn, pollMs, sleep, retry, signal: abort.signal });
   const readiness = { pool, address, port: webPort, pollMs, budgetMs: startTimeoutMs, sleep, fetchHealth, signal: abort.signal };
-  const starting = new Map<string, Promise<ProvidedMember>>();
+  const starting = createSingleFlight<ProvidedMember>();
   let closed = false;
 
   /** The worker's instance: one a previous start (of this leader or the one before) launched, or a new one. */
@@ -111,32 +112,21 @@ export function createEc2WorkerProvider(options: Ec2WorkerProviderOptions): Work
 
   return {
     kind: 'ec2',
-    async list() {
-      const members = await pool.find({ states: ['pending', 'running'], tagged: true });
-      return members.flatMap((i) => {
-        const origin = originOf(i, address, webPort);
-        return i.memberId !== undefined && origin ? [{ id: i.memberId, instanceId: i.instanceId, address: origin }] : [];
-      });
-    },
+    list: () => liveMembers(pool, address, webPort),
     start(id) {
       if (closed) return Promise.reject(new Error(`web worker ${id} not started: the ec2 worker provider is closed`));
-      let pending = starting.get(id);
-      if (!pending) {
-        pending = bringUp(id).finally(() => starting.delete(id));
-        starting.set(id, pending);
-      }
-      return pending;
+      return starting(id, () => bringUp(id));
     },
     async stop(id) {
       // A start in flight ends first: a registration made after the deregistration below would outlive the stop.
-      await starting.get(id)?.catch(() => undefined);
+      await starting.running(id)?.catch(() => undefined);
       const found = await pool.find({ states: ['pending', 'running', 'stopping', 'stopped'], memberId: id });
       for (const { instanceId, state } of found) await retire(id, { instanceId, port: webPort }, state === 'running');
     },
     async close() {
       closed = true;
       abort.abort();
-      await Promise.allSettled([...starting.values()]);
+      await starting.settled();
       ec2.destroy();
       elb.destroy();
     },
