@@ -191,7 +191,7 @@ const refused: Refused[] = [
   { name: 'login: 2 MB password', kind: 'page', status: 413, shows: /too large/, send: loginAttempt((token) => form({ _csrf: token, password: huge(2 << 20) })) },
   { name: 'login: garbage JSON', kind: 'page', status: 400, shows: /not valid JSON/, send: loginAttempt(() => '{"password":', 'application/json') },
   { name: 'login: text/plain body', kind: 'page', status: 400, shows: /body must be object/, send: loginAttempt((token) => `_csrf=${token}&password=${ADMIN_PASSWORD}`, 'text/plain') },
-  { name: 'login: multipart body', kind: 'page', status: 400, shows: /body must be object/, send: loginAttempt((token) => `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--b--\r\n`, 'multipart/form-data; boundary=b') },
+  { name: 'login: multipart body', kind: 'page', status: 415, shows: /[Mm]edia [Tt]ype/, send: loginAttempt((token) => `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--b--\r\n`, 'multipart/form-data; boundary=b') },
   { name: 'login: without the CSRF token', kind: 'page', status: 403, shows: /login form expired/, send: loginAttempt(() => form({ password: ADMIN_PASSWORD })) },
   { name: 'login: PUT', kind: 'page', status: NO_ROUTE, shows: /PUT \/login/, send: loginAttempt((token) => form({ _csrf: token, password: ADMIN_PASSWORD }), undefined, 'PUT') },
 
