@@ -139,11 +139,11 @@ describe('the web pool on EC2 instances behind a load balancer (moto)', { timeou
 
   it('in automatic mode the CPU policy grows the pool under load and shrinks it back after the cool-down', async (t) => {
     // The policy as the console's form stores it (the manager has no JSON route for it yet). Any CPU is "high"
-    // at first; the cool-down is short so the test waits seconds, yet long enough that 2 workers are seen before a third.
+    // at first; the cool-down (60 s) outlasts a worker's start here, so the second worker serves before a third could be asked for.
     const policy = (growCpu: number, shrinkCpu: number) =>
       fleet.db.query(
-        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, 15, now())
-         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = 15, "updatedAt" = now()`,
+        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, 60, now())
+         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = 60, "updatedAt" = now()`,
         [growCpu, shrinkCpu],
       );
     const since = new Date();
