@@ -101,8 +101,9 @@ export function unitEnvironment(role: Role): string[] {
 /**
  * Role web's first-boot step: EMC_WORKER_ID, the worker's id in the web pool, from the instance's
  * emc:worker tag (the leader tags each worker it launches; the web launch template puts the
- * instance's tags in its metadata), else the instance id (a web host outside the pool). It labels the
- * worker's logs and keys its statistics, so it is per instance and never part of the user-data.
+ * instance's tags in its metadata), else the instance id (a web host outside the pool); and
+ * EMC_INSTANCE_ID, the instance's id (the worker's CPU is EC2's CPUUtilization of it). The first
+ * labels the worker's logs and keys its statistics; both are per instance, never part of the user-data.
  */
 export const WEB_WORKER_ID_RUNCMD = [
   '  - - sh',
@@ -110,9 +111,9 @@ export const WEB_WORKER_ID_RUNCMD = [
   '    - >-',
   "      grep -q '^EMC_WORKER_ID=' /etc/elastic-memcache/env ||",
   "      { t=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) &&",
-  '      w=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/tags/instance/emc:worker ||',
-  '      curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/instance-id) &&',
-  "      printf 'EMC_WORKER_ID=%s\\n' \"$w\" >> /etc/elastic-memcache/env; }",
+  '      i=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/instance-id) &&',
+  '      w=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/tags/instance/emc:worker || echo "$i") &&',
+  "      printf 'EMC_WORKER_ID=%s\\nEMC_INSTANCE_ID=%s\\n' \"$w\" \"$i\" >> /etc/elastic-memcache/env; }",
 ];
 
 /** Besides the app's own variables: the SDK's region (found from instance metadata when absent) and Node's options. */
@@ -151,8 +152,8 @@ function checkedEnvironment(role: Role, vars: Record<string, string>): Record<st
       throw new RenderError(`${name}: AWS credentials never go into the configuration; attach the role's instance profile instead`);
     }
     if (name === 'EMC_ROLE' && value !== role) throw new RenderError(`EMC_ROLE=${JSON.stringify(value)} contradicts the role "${role}"`);
-    if (name === 'EMC_WORKER_ID') {
-      throw new RenderError('EMC_WORKER_ID: every instance launched from this user-data would share it; a web worker reads its own at first boot (its emc:worker tag, else its instance id)');
+    if (name === 'EMC_WORKER_ID' || name === 'EMC_INSTANCE_ID') {
+      throw new RenderError(`${name}: every instance launched from this user-data would share it; a web worker reads its own from its instance metadata at first boot`);
     }
     if (!known.has(name) && !EXTRA.has(name)) throw new RenderError(`${name}: not a variable elastic-memcache reads (a typo?)`);
     if (role === 'cache' && known.has(name) && name !== 'EMC_ROLE' && !CACHE_READS.has(name)) {

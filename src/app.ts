@@ -91,11 +91,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('services', services);
   await registerPageSupport(app, listener);
   if (listener === 'web') {
-    const { workerId } = config.webPool;
+    const { workerId, instanceId } = config.webPool;
     if (workerId) {
       // A worker of the web pool: its CPU, requests and bytes are what the web pool's scaler and charts read.
       const { registerWorkerStats } = await import('./metrics/worker-stats.js');
-      registerWorkerStats(app, { workerId, sink: services.metrics, intervalMs: config.cache.statsIntervalMs, log: app.log });
+      registerWorkerStats(app, { workerId, instanceId, sink: services.metrics, intervalMs: config.cache.statsIntervalMs, log: app.log });
     }
     const { webRole } = await import('./roles/web/web-role.js');
     await app.register(webRole(config));

@@ -51,11 +51,13 @@ test('the web pool: none by default, cluster with cache processes, bounded, and 
   const cluster = loadConfig({ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '2', EMC_MAX_WORKERS: '3', EMC_WORKER_DRAIN_S: '5' }).webPool;
   assert.deepEqual([cluster.kind, cluster.minWorkers, cluster.maxWorkers, cluster.drainTimeoutMs], ['cluster', 2, 3, 5000]);
   assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_WORKER_ID: 'worker-2' }).webPool.workerId, 'worker-2');
+  assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_INSTANCE_ID: 'i-0123456789abcdef0' }).webPool.instanceId, 'i-0123456789abcdef0');
   const bad: [Record<string, string>, RegExp][] = [
     [{ EMC_WEB_POOL: 'cluster' }, /EMC_WEB_POOL="cluster": web workers need cache nodes outside their process: use EMC_PROVIDER=process/],
     [{ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '4', EMC_MAX_WORKERS: '2' }, /EMC_MIN_WORKERS="4": must not be above EMC_MAX_WORKERS/],
     [{ EMC_WEB_POOL: 'swarm' }, /EMC_WEB_POOL="swarm"/],
     [{ EMC_WORKER_ID: 'a b' }, /EMC_WORKER_ID/],
+    [{ EMC_INSTANCE_ID: 'worker-1' }, /EMC_INSTANCE_ID="worker-1": an EC2 instance id/],
   ];
   for (const [env, message] of bad) {
     assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));

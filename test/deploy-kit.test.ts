@@ -315,11 +315,12 @@ test('a web instance reads its worker id at first boot: its emc:worker tag, else
     await new Promise((done) => spawn('sh', ['-c', script], { stdio: 'ignore' }).on('exit', done));
     return readFileSync(join(dir, 'env'), 'utf8');
   };
-  assert.equal(await run('NODE_ENV=production\n'), 'NODE_ENV=production\nEMC_WORKER_ID=worker-3\n');
+  assert.equal(await run('NODE_ENV=production\n'), 'NODE_ENV=production\nEMC_WORKER_ID=worker-3\nEMC_INSTANCE_ID=i-0abc\n');
   assert.equal(await run('EMC_WORKER_ID=worker-1\n'), 'EMC_WORKER_ID=worker-1\n', 'set once: a reboot keeps it');
   tags = {};
-  assert.equal(await run(''), 'EMC_WORKER_ID=i-0abc\n');
+  assert.equal(await run(''), 'EMC_WORKER_ID=i-0abc\nEMC_INSTANCE_ID=i-0abc\n');
   assert.throws(() => renderUserData('web', { ...examples.web, EMC_WORKER_ID: 'worker-1' }), /EMC_WORKER_ID: every instance launched from this user-data would share it/);
+  assert.throws(() => renderUserData('web', { ...examples.web, EMC_INSTANCE_ID: 'i-0abc' }), /EMC_INSTANCE_ID: every instance launched from this user-data would share it/);
 });
 
 test('a value with a line break is refused: no line, or cloud-init key, can be injected', () => {
@@ -434,9 +435,10 @@ test('the role policies grant what each role does, and nothing of another role',
   for (const a of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 'cloudwatch:GetMetricData']) assert.ok(web.has(a), a);
   const manager = actionsOf('manager');
   for (const a of [...web, 'ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances']) assert.ok(manager.has(a), a);
-  // The manager reads every node's /stats and publishes them: the only role that writes statistics.
-  for (const name of policyNames()) assert.equal(actionsOf(name).has('cloudwatch:PutMetricData'), name === 'manager', `${name}: cloudwatch:PutMetricData`);
-  assert.match(read('deploy/iam/manager.json'), /"cloudwatch:namespace": "\$\{namespace\}"/);
+  // The manager publishes every node's /stats, a web-pool worker its own requests and bytes: the only roles that write
+  // statistics, each only into the product's namespace.
+  for (const name of policyNames()) assert.equal(actionsOf(name).has('cloudwatch:PutMetricData'), name === 'manager' || name === 'web', `${name}: cloudwatch:PutMetricData`);
+  for (const name of ['manager', 'web']) assert.match(read(`deploy/iam/${name}.json`), /"cloudwatch:namespace": "\$\{namespace\}"/);
   // Only the leader manager holds a provider: web and scaler only write desired sizes, so no EC2 action at all.
   for (const name of ['web', 'scaler']) assert.ok(![...actionsOf(name)].some((a) => a.startsWith('ec2:')), `${name}: no EC2 action`);
   // The scaler only decides: statistics read, no EC2 and no S3 (test/iam-policies.test.ts simulates the denials).
@@ -461,10 +463,10 @@ test('every policy renders with its placeholders filled, and refuses a missing o
     assert.doesNotMatch(rendered, /\$\{[a-z_]+\}/, name);
     JSON.parse(rendered);
   }
-  assert.match(renderPolicy('web', { bucket: 'b-1', prefix: 'p/' }), /arn:aws:s3:::b-1\/p\/\*/);
-  assert.throws(() => renderPolicy('web', { bucket: 'b-1' }), /prefix is required/);
-  assert.throws(() => renderPolicy('web', { bucket: '*', prefix: '' }), /bucket="\*"/);
-  assert.throws(() => renderPolicy('web', { bucket: 'b', prefix: '', namespace: 'N' }), /policy web has no \$\{namespace\}/);
+  assert.match(renderPolicy('web', { bucket: 'b-1', prefix: 'p/', namespace: 'N' }), /arn:aws:s3:::b-1\/p\/\*/);
+  assert.throws(() => renderPolicy('web', { bucket: 'b-1', namespace: 'N' }), /prefix is required/);
+  assert.throws(() => renderPolicy('web', { bucket: '*', prefix: '', namespace: 'N' }), /bucket="\*"/);
+  assert.throws(() => renderPolicy('web', { bucket: 'b', prefix: '', namespace: 'N', pool: 'p' }), /policy web has no \$\{pool\}/);
   assert.match(renderPolicy('manager', { bucket: 'b', prefix: '', pool: 'prod', namespace: 'N' }), /"cloudwatch:namespace": "N"/);
   assert.throws(() => renderPolicy('cache', {}), /unknown policy "cache"/);
 });

@@ -115,9 +115,9 @@ describe('IAM policies, simulated', () => {
   const ec2Anything = ['DescribeInstances', 'StartInstances', 'StopInstances', 'CreateTags', 'DeleteTags', 'RunInstances', 'TerminateInstances', 'DescribeLaunchTemplateVersions'];
   const anyEc2Call = ec2Anything.map((a) => ({ action: `ec2:${a}`, resource: a.startsWith('Describe') ? '*' : instance, context: inPool }));
 
-  it('web: images and statistics read; no EC2 call (configure_cache?numNodes= only records the desired size); never statistics written', async () => {
-    await expect('web', [...blobStoreCalls, readStatistics], 'Allowed');
-    await expect('web', [publishStatistics, ...anyEc2Call], 'denied');
+  it('web: images and statistics read, the statistics of a web-pool worker published into its namespace only; no EC2 call (configure_cache?numNodes= only records the desired size)', async () => {
+    await expect('web', [...blobStoreCalls, readStatistics, publishStatistics], 'Allowed');
+    await expect('web', [{ action: 'cloudwatch:PutMetricData', context: { 'cloudwatch:namespace': 'AWS/EC2' } }, ...anyEc2Call], 'denied');
   });
 
   it('manager: images, statistics read, the pool it leads started and stopped, statistics published into its namespace only', async () => {

@@ -58,6 +58,8 @@ export const EnvSchema = z.object({
   EMC_WORKER_DRAIN_S: z.coerce.number().positive().max(3600).default(30),
   /** A web worker's pool id, given by its provider: a label on its log lines and the key of its statistics. */
   EMC_WORKER_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
+  /** The EC2 instance a web worker runs on alone (its user-data writes it at first boot): EC2 measures the worker's CPU then. */
+  EMC_INSTANCE_ID: z.string().regex(/^i-([0-9a-f]{8}|[0-9a-f]{17})$/, 'an EC2 instance id (i- and 8 or 17 hex digits)').optional(),
   /** The ALB target group the ec2 web pool registers its workers in. */
   EMC_ALB_TARGET_GROUP_ARN: z
     .string()
@@ -170,6 +172,8 @@ export type WebPoolConfig = {
   drainTimeoutMs: number;
   /** Set in a worker of the web pool: its id in the pool. */
   workerId: string | undefined;
+  /** Set in a worker on an EC2 instance of its own: the instance's id. */
+  instanceId: string | undefined;
   /** ec2: the ALB target group workers are registered in, and their launch template. */
   targetGroupArn: string | undefined;
   launchTemplate: string | undefined;
@@ -296,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
       maxWorkers: e.EMC_MAX_WORKERS,
       drainTimeoutMs: e.EMC_WORKER_DRAIN_S * 1000,
       workerId: e.EMC_WORKER_ID,
+      instanceId: e.EMC_INSTANCE_ID,
       targetGroupArn: e.EMC_ALB_TARGET_GROUP_ARN,
       launchTemplate: e.EMC_EC2_WEB_LAUNCH_TEMPLATE,
     },

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
-import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { images as fixtures } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/fault-load.js';
 import { upload } from './fleet-api.js';
@@ -20,6 +20,7 @@ const images = new Map(Array.from({ length: 20 }, (_, i) => [`webpool-${i}`, Buf
 
 describe('the web pool on EC2 instances behind a load balancer (moto)', { timeout: 300_000 }, () => {
   let fleet: Fleet;
+  let aws: { ec2: EC2Client; elb: ElasticLoadBalancingV2Client };
   const begun = Date.now();
   const figures: Record<string, string> = {};
 
@@ -34,11 +35,11 @@ describe('the web pool on EC2 instances behind a load balancer (moto)', { timeou
   };
   /** The target group's registrations as moto reports them: instance id → state. */
   const targets = async () => {
-    const answer = await fleet.aws!.elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: fleet.webPool!.targetGroupArn }));
+    const answer = await aws.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: fleet.webPool!.targetGroupArn }));
     return new Map((answer.TargetHealthDescriptions ?? []).map((d) => [d.Target!.Id!, d.TargetHealth!.State!]));
   };
   const instance = async (id: string): Promise<Instance> => {
-    const answer = await fleet.aws!.ec2().send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    const answer = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
     return answer.Reservations![0]!.Instances![0]!;
   };
   const workerRows = () => fleet.db.query<{ id: string; instanceId: string; state: string }>(`SELECT id, "instanceId", state FROM "PoolNode" WHERE pool = 'web' ORDER BY id`);
@@ -83,6 +84,8 @@ describe('the web pool on EC2 instances behind a load balancer (moto)', { timeou
   before(async () => {
     // An instance's worker boots in seconds here, not minutes as on EC2, but more than the cache pool's resize wait.
     fleet = await startFleet({ provider: 'ec2', name: 'webp', octet: 3, webPool: { minWorkers: 1, maxWorkers: 3 }, env: { EMC_RESIZE_WAIT_S: String(RESIZE_WAIT_S) } });
+    // The fleet destroys its moto clients when it closes.
+    aws = { ec2: fleet.aws!.ec2(), elb: fleet.aws!.elb() };
   });
 
   after(async () => {
@@ -139,11 +142,11 @@ describe('the web pool on EC2 instances behind a load balancer (moto)', { timeou
 
   it('in automatic mode the CPU policy grows the pool under load and shrinks it back after the cool-down', async (t) => {
     // The policy as the console's form stores it (the manager has no JSON route for it yet). Any CPU is "high"
-    // at first; the cool-down is short so the test waits seconds, yet long enough that 2 workers are seen before a third.
+    // at first; the cool-down (60 s) outlasts a worker's start here, so the second worker serves before a third could be asked for.
     const policy = (growCpu: number, shrinkCpu: number) =>
       fleet.db.query(
-        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, 15, now())
-         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = 15, "updatedAt" = now()`,
+        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, 60, now())
+         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = 60, "updatedAt" = now()`,
         [growCpu, shrinkCpu],
       );
     const since = new Date();
