@@ -178,15 +178,12 @@ describe('the GET hot path over its own sockets: exactly the declared answer, or
   });
 
   it('a node that refuses connections fails the GET with the reason', async (t) => {
-    const { baseUrl } = await rawServer(t, () => {});
-    const port = new URL(baseUrl).port;
     const closed = createServer();
     closed.listen(0, '127.0.0.1');
     await once(closed, 'listening');
     const free = (closed.address() as { port: number }).port;
     closed.close();
     await once(closed, 'close');
-    assert.notEqual(String(free), port);
     await assert.rejects(nodeFor(t, `http://127.0.0.1:${free}`).get('k'), { name: 'CacheNodeError', message: /ECONNREFUSED/ });
   });
 });

@@ -62,9 +62,10 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
   const failure = (op: string, reason: string, cause?: unknown) =>
     new CacheNodeError(id, op, `cache node ${id} (${baseUrl}): ${op} failed: ${reason}`, { cause });
 
-  async function call(op: string, request: ExchangeRequest): Promise<Exchange> {
+  /** `entry`: a GET of one entry (a hit's bytes), the only call that takes the lean path. */
+  async function call(op: string, request: ExchangeRequest, entry = false): Promise<Exchange> {
     try {
-      if (lean && request.method === 'GET') return await lean.get(request.path, request.headers as Record<string, string> | undefined);
+      if (lean && entry) return await lean.get(request.path, request.headers as Record<string, string> | undefined);
       return await exchange(pool, withAuth(request), timeoutMs);
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
@@ -97,7 +98,7 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
   async function read(op: string, prefix: string, key: string, current: CacheValue | undefined, lookups = 1): Promise<CacheValue | undefined> {
     const path = keyPath(prefix, key);
     const conditional = current ? { 'if-none-match': current.etag, ...(lookups > 1 ? { [LOOKUPS_HEADER]: String(lookups) } : {}) } : undefined;
-    const answer = await call(op, conditional ? { method: 'GET', path, headers: conditional } : { method: 'GET', path });
+    const answer = await call(op, conditional ? { method: 'GET', path, headers: conditional } : { method: 'GET', path }, true);
     const { statusCode, headers, body } = answer;
     if (statusCode === 304 && current) return current;
     if (statusCode === 404 && headers[MISS_HEADER] === MISS) return undefined;
