@@ -5,6 +5,7 @@ import type { CacheNode } from './cache-node.js';
 import { CONTENT_TYPE_HEADER, ETAG_HEADER, keyPath, LOOKUPS_HEADER, MISS, MISS_HEADER } from './cache-node-protocol.js';
 import { decodeEntries, encodeEntries } from './entry-frames.js';
 import { exchange, type Exchange, type ExchangeRequest } from './exchange.js';
+import { createLeanGetClient } from './lean-get.js';
 
 export interface HttpCacheNodeOptions {
   id: string;
@@ -39,6 +40,19 @@ const firstOf = (header: string | string[] | undefined): string => (Array.isArra
 export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections = 64, token }: HttpCacheNodeOptions): CacheNode {
   // undici's timeouts are coarse (see exchange.ts); they stay as a backstop behind each call's deadline.
   const pool = new Pool(baseUrl, { connections, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
+  // The hot path — GETs of entries, a hit's bytes — goes over sockets of its own (lean-get.ts);
+  // every other call stays on undici. Over TLS, everything does.
+  const origin = new URL(baseUrl);
+  const lean =
+    origin.protocol === 'http:'
+      ? createLeanGetClient({
+          host: origin.hostname.replace(/^\[|\]$/g, ''),
+          port: Number(origin.port || 80),
+          timeoutMs,
+          connections,
+          headers: token === undefined ? undefined : { authorization: `Bearer ${token}` },
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   // Built once: a GET (the hit path) sends exactly this object, other calls a copy with their own headers.
   const auth: Record<string, string> | undefined = token === undefined ? undefined : { authorization: `Bearer ${token}` };
@@ -48,8 +62,10 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
   const failure = (op: string, reason: string, cause?: unknown) =>
     new CacheNodeError(id, op, `cache node ${id} (${baseUrl}): ${op} failed: ${reason}`, { cause });
 
-  async function call(op: string, request: ExchangeRequest): Promise<Exchange> {
+  /** `entry`: a GET of one entry (a hit's bytes), the only call that takes the lean path. */
+  async function call(op: string, request: ExchangeRequest, entry = false): Promise<Exchange> {
     try {
+      if (lean && entry) return await lean.get(request.path, request.headers as Record<string, string> | undefined);
       return await exchange(pool, withAuth(request), timeoutMs);
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
@@ -82,7 +98,7 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
   async function read(op: string, prefix: string, key: string, current: CacheValue | undefined, lookups = 1): Promise<CacheValue | undefined> {
     const path = keyPath(prefix, key);
     const conditional = current ? { 'if-none-match': current.etag, ...(lookups > 1 ? { [LOOKUPS_HEADER]: String(lookups) } : {}) } : undefined;
-    const answer = await call(op, conditional ? { method: 'GET', path, headers: conditional } : { method: 'GET', path });
+    const answer = await call(op, conditional ? { method: 'GET', path, headers: conditional } : { method: 'GET', path }, true);
     const { statusCode, headers, body } = answer;
     if (statusCode === 304 && current) return current;
     if (statusCode === 404 && headers[MISS_HEADER] === MISS) return undefined;
@@ -127,6 +143,6 @@ export function createHttpCacheNode({ id, baseUrl, timeoutMs = 1000, connections
     },
     health: () => call('health', { method: 'GET', path: '/health' }).then((answer) => answer.statusCode === 200, () => false),
     // Idempotent: the pool and the app that built this node may both close it.
-    close: () => (closing ??= pool.close()),
+    close: () => (closing ??= Promise.all([pool.close(), lean?.close()]).then(() => undefined)),
   };
 }
