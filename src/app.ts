@@ -1,10 +1,11 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { logOutput } from './config/log-output.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerCrossSiteGuard } from './http/cross-site-guard.js';
+import { RequestLogging } from './http/request-logging.js';
 import { timeoutServerFactory } from './http/listener-timeouts.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { ServiceOverrides, Services } from './services.js';
@@ -69,7 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // wrote itself (which would key the login limit on a lie).
     trustProxy: config.console?.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
-    logController: new LogController({ disableRequestLogging: listener === 'cache' }),
+    logController: new RequestLogging({ disableRequestLogging: listener === 'cache' }),
     frameworkErrors,
     clientErrorHandler,
     serverFactory: timeoutServerFactory(config.http),

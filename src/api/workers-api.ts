@@ -25,7 +25,7 @@ const POLICY_FIELDS = ['mode', 'growCpu', 'shrinkCpu', 'growRatio', 'shrinkRatio
 const PolicyBodySchema = {
   type: 'object',
   additionalProperties: false,
-  properties: Object.fromEntries(POLICY_FIELDS.map((f) => [f, { type: ['string', 'number'] }])),
+  properties: Object.fromEntries(POLICY_FIELDS.map((f) => [f, { anyOf: [{ type: 'string' }, { type: 'number' }] }])),
 } as const;
 
 type ResizeBody = { to: number } | { by: 1 | -1 };

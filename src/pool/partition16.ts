@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { assertValidNodeIds } from './node-ids.js';
 import type { Router } from './router.js';
 
@@ -6,7 +6,7 @@ export const PARTITION_COUNT = 16;
 
 /** The course's partition: the first hex digit of md5(key), 0..15. */
 export function partitionOf(key: string): number {
-  const firstByte = createHash('md5').update(key).digest()[0] as number;
+  const firstByte = hash('md5', key, 'buffer')[0] as number;
   return firstByte >> 4;
 }
 

@@ -18,7 +18,7 @@ const servedType = (stored: string) => (IMAGE_TYPES.has(stored) ? stored : 'appl
  * and an error (an unknown key, a fault) is answered with an error page that gets the page headers.
  */
 export const imageRoute: FastifyPluginAsync = async (app) => {
-  const options = { config: { storedBytes: true } } as const;
+  const options = { config: { storedBytes: true, quietHits: true } } as const;
   app.get<{ Params: { '*': string } }>('/image/*', options, async (request, reply) => {
     const key = request.params['*'];
     const image = key ? await app.services.images.get(key) : null;
