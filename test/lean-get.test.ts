@@ -79,6 +79,23 @@ describe('the GET hot path over its own sockets: exactly the declared answer, or
     assert.deepEqual(value, { bytes: body, contentType: 'image/png', etag: '"e1"' });
   });
 
+  it('many large answers in flight on several sockets at once each arrive whole, none mixed with another', async (t) => {
+    // Each socket reads its body straight into that answer's Buffer, while the heads share one buffer.
+    const bodyOf = (key: string) => Buffer.from(Array.from({ length: 200_000 + key.length * 997 }, (_, i) => (i * key.charCodeAt(key.length - 1)) % 253));
+    const { baseUrl, seen } = await rawServer(t, (socket, request) => {
+      const key = /GET \/cache\/(\S+) /.exec(request)![1]!;
+      const whole = Buffer.concat([Buffer.from(head(bodyOf(key).length)), bodyOf(key)]);
+      // Two pieces with a pause between them, so answers on different sockets interleave.
+      socket.write(whole.subarray(0, 70_000));
+      setTimeout(() => socket.write(whole.subarray(70_000)), 5);
+    });
+    const node = nodeFor(t, baseUrl, { connections: 4 });
+    const keys = Array.from({ length: 24 }, (_, i) => `key-${String.fromCharCode(97 + i)}${'x'.repeat(i % 5)}`);
+    const values = await Promise.all(keys.map((key) => node.get(key)));
+    keys.forEach((key, i) => assert.ok(values[i]!.bytes.equals(bodyOf(key)), `the answer for ${key} is its own, whole`));
+    assert.ok(seen.connections <= 4 && seen.maxOpen > 1, `several sockets in use (${seen.connections})`);
+  });
+
   it('kept-alive sockets are reused, and the bearer token and the ETag go out on every GET', async (t) => {
     const { baseUrl, seen } = await rawServer(t, (socket, request) =>
       request.includes('if-none-match: "e1"') ? socket.write('HTTP/1.1 304 Not Modified\r\netag: "e1"\r\n\r\n') : ok(socket, bytes(10)),

@@ -22,8 +22,12 @@ export interface LeanGetClient {
 const HEAD_MAX = 16 * 1024;
 /** Bodies above this are taken as they arrive, never on a header's word (as in exchange.ts). */
 const BODY_MAX = 16 * 1024 * 1024;
-/** Where every socket of one client reads into: a read is handled (copied out) before the next one runs. */
-const READ_BUFFER_SIZE = 256 * 1024;
+/**
+ * Where a socket reads the start of an answer: its head (a few hundred bytes from a cache
+ * node) and the first bytes of the body. Kept small because those body bytes are copied
+ * out; the rest of the body is read straight into the answer's own Buffer.
+ */
+const HEAD_READ_SIZE = 4 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** The GET waiting on a socket's answer, and what has been read of it so far. */
@@ -51,13 +55,15 @@ interface Connection {
  * GETs of one cache node over plain HTTP/1.1 keep-alive sockets, one in flight per socket.
  *
  * The hot path of a remote cache hit. undici hands each socket read to its wasm parser
- * (a copy), then the body out in views that are copied once more; here Node reads into one
- * buffer this client owns (`onread`), the head is parsed in JS and the body is copied once,
- * straight into a Buffer of its Content-Length. Only what a cache node sends is understood:
- * a body framed by Content-Length (none for 304); anything else fails the GET.
+ * (a copy), then the body out in views that are copied once more. Here Node reads the start
+ * of an answer into a small buffer this client owns (`onread`), the head is parsed in JS, and
+ * once the Content-Length is known the kernel reads the rest of the body straight into a
+ * Buffer of that length: no copy in this process. Only what a cache node sends is
+ * understood: a body framed by Content-Length (none for 304); anything else fails the GET.
  */
 export function createLeanGetClient({ host, port, timeoutMs, connections, headers: fixed }: LeanGetOptions): LeanGetClient {
-  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  // Shared by every socket: a read is handled (copied out) before the next read of any socket runs.
+  const headBuffer = Buffer.allocUnsafe(HEAD_READ_SIZE);
   const idle: Connection[] = [];
   const waiting: Array<(connection: Connection | Error) => void> = [];
   const open = new Set<Connection>();
@@ -72,7 +78,13 @@ export function createLeanGetClient({ host, port, timeoutMs, connections, header
       port,
       noDelay: true,
       keepAlive: true,
-      onread: { buffer: readBuffer, callback: (nread: number, buffer: Uint8Array) => {
+      onread: {
+        // Asked again after every read: the rest of a body under way, else the head buffer.
+        buffer: () => {
+          const body = connection.pending?.body;
+          return body && connection.pending!.length < body.length ? body.subarray(connection.pending!.length) : headBuffer;
+        },
+        callback: (nread: number, buffer: Uint8Array) => {
           receive(connection, buffer as Buffer, nread);
           return true;
         },
@@ -118,6 +130,12 @@ export function createLeanGetClient({ host, port, timeoutMs, connections, header
     // Bytes nobody asked for: the stream is out of step, so the socket is not used again.
     if (!pending) return drop(connection, new Error('unexpected bytes on an idle connection'));
     pending.answered = true;
+    if (buffer !== headBuffer) {
+      // Read straight into the body, never past its end (see `onread` above).
+      pending.length += nread;
+      if (pending.length === pending.body!.length) finish(connection, pending, false);
+      return;
+    }
     let at = 0;
     if (pending.body === undefined) {
       const chunk = pending.head ? Buffer.concat([pending.head, buffer.subarray(0, nread)]) : buffer.subarray(0, nread);
@@ -138,16 +156,20 @@ export function createLeanGetClient({ host, port, timeoutMs, connections, header
     buffer.copy(body, pending.length, at, at + take);
     pending.length += take;
     if (pending.length < body.length) return;
-    connection.pending = undefined;
-    const { statusCode, headers, keepAlive } = pending;
     // Bytes past the Content-Length are never part of the answer, and the socket is not reused.
-    if (at + take < nread || !keepAlive) {
+    finish(connection, pending, at + take < nread);
+  }
+
+  function finish(connection: Connection, pending: Pending, outOfStep: boolean): void {
+    connection.pending = undefined;
+    const { statusCode, headers, keepAlive, body } = pending;
+    if (outOfStep || !keepAlive) {
       open.delete(connection);
       connection.socket.destroy();
       const next = waiting.shift();
       if (next) next(closed ? new Error('client closed') : newConnection());
     } else release(connection);
-    pending.resolve({ statusCode, headers, body });
+    pending.resolve({ statusCode, headers, body: body! });
   }
 
   function send(connection: Connection, request: string, deadline: Pending): void {
