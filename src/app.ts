@@ -117,6 +117,9 @@ async function registerPageSupport(app: FastifyInstance, listener: Listener): Pr
   // First, on the root scope: every answer gets them, errors and unknown paths included.
   await registerSecurityHeaders(app, listener);
   registerCrossSiteGuard(app);
+  // Declared here, so @fastify/view adds no hook of its own to set `reply.locals = {}` on every
+  // request (image hits included); templates read a null `locals` as empty.
+  app.decorateReply('locals', null);
   await app.register(fastifyView, {
     engine: { handlebars: createHandlebars() },
     root: join(root, 'views'),
