@@ -5,6 +5,7 @@ import type { Config } from './config/config.js';
 import { logOutput } from './config/log-output.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { registerCrossSiteGuard } from './http/cross-site-guard.js';
+import { lazyRequestLogger } from './http/request-logger.js';
 import { RequestLogging } from './http/request-logging.js';
 import { timeoutServerFactory } from './http/listener-timeouts.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.console?.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A cache node answers the web tier, not people; per-request logs would only slow the hot path.
     logController: new RequestLogging({ disableRequestLogging: listener === 'cache' }),
+    childLoggerFactory: lazyRequestLogger,
     frameworkErrors,
     clientErrorHandler,
     serverFactory: timeoutServerFactory(config.http),
