@@ -1,8 +1,9 @@
 // `emc start [--role <role>]` and `emc migrate`. Reads the environment once,
 // builds the role's listeners, and closes them cleanly on SIGINT/SIGTERM
 // (a cache node spawned by a parent also when that parent goes away).
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { ConfigError, loadConfig, roles } from './config/config.js';
+import { OUTLIVE_MESSAGE } from './roles/cache/cache-node-launch.js';
 import { startRole } from './server.js';
 
 const usage = `usage: emc start [--role ${roles.join('|')}]
@@ -45,10 +46,16 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   // A cache node spawned with an IPC channel belongs to its parent: when the parent dies,
-  // even by SIGKILL, the channel closes, and the node must not live on as an orphan.
+  // even by SIGKILL, the channel closes, and the node must not live on as an orphan. A
+  // manager whose nodes outlive it lets a node go once the database records it (the next
+  // leader adopts it from there): it says so before it closes the channel.
   if (config.role === 'cache' && process.send) {
-    if (process.connected) process.once('disconnect', () => stop('disconnect'));
-    else stop('disconnect');
+    if (!process.connected) return stop('disconnect');
+    const orphaned = () => stop('disconnect');
+    process.once('disconnect', orphaned);
+    process.on('message', (message) => {
+      if (isDeepStrictEqual(message, OUTLIVE_MESSAGE)) process.off('disconnect', orphaned);
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 // with cache nodes as processes started by whichever manager leads. Faults are real: a
 // cache node and the leader are SIGKILLed, the database drops every connection.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './helpers/eventually.js';
@@ -11,24 +11,11 @@ import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { postgresUrl, resetPostgres } from './helpers/database.js';
 import { HttpConsoleClient } from './helpers/http-console.js';
-import { alive, freePort, killAll, runEmc, survivors, waitForHealth, type EmcProcess } from './helpers/process.js';
+import { alive, childrenOf, freePort, killAll, runEmc, survivors, waitForHealth, type EmcProcess } from './helpers/process.js';
 
 const PASSWORD = 'a long enough password';
 const TTL_S = 2;
 const SYNC_MS = 200;
-
-
-/** Every process whose parent is one of `pids` (cache nodes a manager started), found through /proc. */
-async function childrenOf(pids: number[]): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.split(') ')[1]?.split(' ')[1]);
-    if (pids.includes(ppid)) found.push(Number(entry));
-  }
-  return found;
-}
 
 type Fleet = Awaited<ReturnType<typeof startFleet>>;
 

@@ -26,6 +26,8 @@ export interface MemberProvider {
   health?(member: ProvidedMember): Promise<boolean>;
   /** A new leader takes over the recorded members a previous leader started (where the provider cannot see them by itself). */
   adopt?(members: readonly ProvidedMember[]): Promise<void>;
+  /** The members just joined are recorded in the database: from now on the next leader can find (adopt or stop) them. */
+  recorded?(members: readonly ProvidedMember[]): Promise<void>;
   /** Stops the members this process started, unless they are meant to outlive it (then it lets go of them). */
   close(): Promise<void>;
 }

@@ -61,6 +61,7 @@ export function createPoolConvergence({ db, pool, provider, steps, log }: Deps) 
       await Promise.all(joined.map((n) => provider.stop(n.id).catch(() => undefined)));
       throw err;
     }
+    await provider.recorded?.(joined);
     await Promise.all(leaving.map((m) => provider.stop(m.id).catch((err) => log.warn({ err, pool, member: m.id }, 'member did not stop cleanly'))));
   }
 

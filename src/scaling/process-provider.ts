@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { FastifyBaseLogger } from 'fastify';
 import { httpNodeConnector } from './http-node-clients.js';
-import { CACHE_NODE_ENV, cacheNodeArgs } from '../roles/cache/cache-node-launch.js';
+import { CACHE_NODE_ENV, cacheNodeArgs, OUTLIVE_MESSAGE } from '../roles/cache/cache-node-launch.js';
 import { describeExit, exitOf, freePort, isRunning, pidExit, terminate, waitForHealthy, type ChildExit } from './child-process.js';
 import type { NodeProvider, ProvidedNode } from './node-provider.js';
 
@@ -18,10 +18,12 @@ export type ProcessProviderOptions = {
   /** EMC_CACHE_TOKEN, sent by the clients `connect` returns (the children get it through `childEnv`). */
   token?: string | undefined;
   /**
-   * The children outlive this process (role manager): started in their own session with no
-   * IPC channel, released rather than stopped by `close`, and adopted by the next leader
-   * from what the database records (pid, address). Otherwise (role all, the product on a
-   * laptop) each child is tied to this process and stopped with it.
+   * The children outlive this process (role manager): started in their own session, let go
+   * once the database records them (`recorded`: the next leader adopts them from the pid and
+   * address it finds there), released rather than stopped by `close`. Until then a child is
+   * tied to this process like any other, so a manager killed while starting a node leaves no
+   * process that no row records. Otherwise (role all, the product on a laptop) each child is
+   * tied to this process and stopped with it.
    */
   survive?: boolean;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
@@ -35,6 +37,8 @@ type Child = {
   exited: Promise<ChildExit>;
   ready: boolean;
   stopping: boolean;
+  /** Told to outlive this process (its row is recorded) and no longer tied to it. */
+  outlives: boolean;
   stderr: () => string;
 };
 
@@ -44,9 +48,9 @@ const START_ATTEMPTS = 3;
 
 /**
  * Cache nodes as child processes (`emc start --role cache`) on ports of this machine.
- * Tied children have an IPC channel they never use for messages: when this process dies,
- * even by SIGKILL, the channel closes and the child shuts itself down. Surviving children
- * (see `survive`) have none and run on when this process dies.
+ * Every child starts tied to this process by an IPC channel: when this process dies, even by
+ * SIGKILL, the channel closes and the child shuts itself down. A surviving child (see
+ * `survive`) is sent `OUTLIVE_MESSAGE` and let go once its row is recorded, and runs on.
  */
 export function createProcessProvider({
   childEnv,
@@ -67,13 +71,13 @@ export function createProcessProvider({
     const proc = spawn(process.execPath, cacheNodeArgs(), {
       env: { ...CACHE_NODE_ENV, ...childEnv, EMC_CACHE_PORT: String(port), EMC_NODE_ID: id, EMC_HOST: host },
       // stdout (the child's structured log) joins ours; stderr only carries failures, kept for the messages.
-      stdio: survive ? ['ignore', 'inherit', 'pipe'] : ['ignore', 'inherit', 'pipe', 'ipc'],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       detached: survive,
     });
     let tail = '';
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-STDERR_TAIL_CHARS)));
     const provided = { id, instanceId: `pid:${proc.pid}`, address: `http://${reachableHost}:${port}` };
-    const child: Child = { provided, pid: proc.pid, process: proc, exited: exitOf(proc), ready: false, stopping: false, stderr: () => tail.trim() };
+    const child: Child = { provided, pid: proc.pid, process: proc, exited: exitOf(proc), ready: false, stopping: false, outlives: false, stderr: () => tail.trim() };
     children.set(id, child);
     void child.exited.then((exit) => {
       if (children.get(id) === child) children.delete(id);
@@ -119,11 +123,26 @@ export function createProcessProvider({
     const pid = Number(/^pid:(\d+)$/.exec(member.instanceId ?? '')?.[1]);
     const known = children.get(member.id);
     if (known?.pid === pid || !pid || !isRunning(pid)) return;
-    children.set(member.id, { provided: { ...member }, pid, process: undefined, exited: pidExit(pid), ready: true, stopping: false, stderr: () => '' });
+    children.set(member.id, { provided: { ...member }, pid, process: undefined, exited: pidExit(pid), ready: true, stopping: false, outlives: true, stderr: () => '' });
     log.info({ nodeId: member.id, pid, address: member.address }, 'cache node adopted');
   }
 
-  /** Lets go of the children without stopping them: they serve on for the next leader. */
+  /** Unties a recorded child: it is told to outlive this process, then its channel is closed. */
+  function untie(child: Child): Promise<void> {
+    const proc = child.process;
+    child.outlives = true;
+    if (!proc?.connected) return Promise.resolve();
+    // Disconnecting only once the message is written keeps it ahead of the channel's end.
+    return new Promise((resolve) =>
+      proc.send(OUTLIVE_MESSAGE, (err) => {
+        if (err) log.warn({ err, nodeId: child.provided.id, pid: child.pid }, 'cache node not told to outlive this manager');
+        if (proc.connected) proc.disconnect();
+        resolve();
+      }),
+    );
+  }
+
+  /** Lets go of the recorded children without stopping them: they serve on for the next leader. */
   function release(): void {
     for (const child of children.values()) {
       child.process?.stderr?.destroy();
@@ -151,11 +170,19 @@ export function createProcessProvider({
     async adopt(members) {
       for (const member of members) adoptOne(member);
     },
+    async recorded(members) {
+      if (!survive) return;
+      await Promise.all(members.flatMap((m) => {
+        const child = children.get(m.id);
+        return child && !child.outlives ? [untie(child)] : [];
+      }));
+    },
     async close() {
       closed = true;
       await Promise.allSettled([...starting.values()]);
+      // A child no row records yet would be found by nobody: it stops with this process.
+      await Promise.all([...children.values()].filter((c) => !(survive && c.outlives)).map((c) => stop(c.provided.id)));
       if (survive) release();
-      else await Promise.all([...children.keys()].map(stop));
     },
   };
 }

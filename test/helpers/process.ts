@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const emcBin = join(import.meta.dirname, '..', '..', 'bin', 'emc.js');
@@ -73,4 +74,16 @@ export async function survivors(pids: number[], timeoutMs = 10_000): Promise<num
 
 export function killAll(pids: number[]): void {
   for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+/** Every process whose parent is one of `pids` (the cache nodes a manager started), found through /proc. */
+export async function childrenOf(pids: number[]): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.split(') ')[1]?.split(' ')[1]);
+    if (pids.includes(ppid)) found.push(Number(entry));
+  }
+  return found;
 }

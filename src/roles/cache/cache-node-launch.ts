@@ -34,3 +34,9 @@ export function emcEntryPoint(): string {
 export function cacheNodeArgs(): string[] {
   return [...CACHE_NODE_EXEC_ARGV, emcEntryPoint(), 'start', '--role', 'cache'];
 }
+
+/**
+ * What a parent sends a cache node it started with an IPC channel once the node may outlive
+ * it (its pool row is recorded; src/cli.ts): the node then no longer stops when the channel closes.
+ */
+export const OUTLIVE_MESSAGE = Object.freeze({ emc: 'outlive' });
