@@ -153,6 +153,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, ove
                   controller: config.role === 'all' ? workers.requests : createPoolRequests({ db, pool: 'web', bounds: webBounds, waitMs: 0 }),
                   minWorkers: webBounds.min,
                   maxWorkers: webBounds.max,
+                  cpuWindowMs: config.webPool.cpuWindowMs,
                 }),
               ]
             : []),

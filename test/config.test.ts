@@ -45,11 +45,11 @@ test('an empty admin token means no token', () => {
 test('the web pool: none by default, cluster with cache processes, bounded, and refused with in-process shards', () => {
   const defaults = loadConfig({}).webPool;
   assert.deepEqual(
-    { kind: defaults.kind, minWorkers: defaults.minWorkers, maxWorkers: defaults.maxWorkers, workerId: defaults.workerId },
-    { kind: 'none', minWorkers: 1, maxWorkers: 8, workerId: undefined },
+    { kind: defaults.kind, minWorkers: defaults.minWorkers, maxWorkers: defaults.maxWorkers, workerId: defaults.workerId, cpuWindowMs: defaults.cpuWindowMs },
+    { kind: 'none', minWorkers: 1, maxWorkers: 8, workerId: undefined, cpuWindowMs: 120_000 },
   );
-  const cluster = loadConfig({ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '2', EMC_MAX_WORKERS: '3', EMC_WORKER_DRAIN_S: '5' }).webPool;
-  assert.deepEqual([cluster.kind, cluster.minWorkers, cluster.maxWorkers, cluster.drainTimeoutMs], ['cluster', 2, 3, 5000]);
+  const cluster = loadConfig({ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '2', EMC_MAX_WORKERS: '3', EMC_WORKER_DRAIN_S: '5', EMC_WORKER_CPU_WINDOW_S: '10' }).webPool;
+  assert.deepEqual([cluster.kind, cluster.minWorkers, cluster.maxWorkers, cluster.drainTimeoutMs, cluster.cpuWindowMs], ['cluster', 2, 3, 5000, 10_000]);
   assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_WORKER_ID: 'worker-2' }).webPool.workerId, 'worker-2');
   assert.equal(loadConfig({ EMC_ROLE: 'web', EMC_PROVIDER: 'process', EMC_INSTANCE_ID: 'i-0123456789abcdef0' }).webPool.instanceId, 'i-0123456789abcdef0');
   const bad: [Record<string, string>, RegExp][] = [
@@ -57,6 +57,7 @@ test('the web pool: none by default, cluster with cache processes, bounded, and 
     [{ EMC_WEB_POOL: 'cluster', EMC_PROVIDER: 'process', EMC_MIN_WORKERS: '4', EMC_MAX_WORKERS: '2' }, /EMC_MIN_WORKERS="4": must not be above EMC_MAX_WORKERS/],
     [{ EMC_WEB_POOL: 'swarm' }, /EMC_WEB_POOL="swarm"/],
     [{ EMC_WORKER_ID: 'a b' }, /EMC_WORKER_ID/],
+    [{ EMC_WORKER_CPU_WINDOW_S: '0' }, /EMC_WORKER_CPU_WINDOW_S="0"/],
     [{ EMC_INSTANCE_ID: 'worker-1' }, /EMC_INSTANCE_ID="worker-1": an EC2 instance id/],
   ];
   for (const [env, message] of bad) {

@@ -101,9 +101,21 @@ test('a node answering in 2 s: look-ups wait only the 200 ms timeout, the node t
   // The node recovers: the probe lets it back, and it serves (fills, then hits) again.
   slow.delayMs = 0;
   await eventually(async () => !(await app.services.pool.status()).find((row) => row.id === 'node-2')!.suspect, 5000, 'the node is let back');
-  for (let round = 0; round < 2; round++) assert.deepEqual((await wave(app, owned['node-2'], images)).failed, []);
-  const stats = (await app.services.pool.status()).find((row) => row.id === 'node-2')!.stats!;
-  assert.equal(stats.hits, 50, `the recovered node serves its keys from memory (${JSON.stringify(stats)})`);
+  const node2Stats = async () => (await app.services.pool.status()).find((row) => row.id === 'node-2')!.stats!;
+  // The first wave fills it. On a busy machine some of those 50 concurrent fills outlast the 200 ms cache
+  // timeout and are given up on (the look-up is served all the same); a later wave fills what they missed.
+  let last = '';
+  await eventually(
+    async () => {
+      const hitsBefore = (await node2Stats()).hits;
+      assert.deepEqual((await wave(app, owned['node-2'], images)).failed, []);
+      const stats = await node2Stats();
+      last = JSON.stringify(stats);
+      return stats.hits - hitsBefore === 50;
+    },
+    10_000,
+    'a wave the recovered node serves wholly from memory',
+  ).catch((err: Error) => assert.fail(`${err.message} (${last})`));
 });
 
 test('reconcile keeps a member that misses one health check (a busy moment), not only ones that answer every time', { timeout: 30_000 }, async (t) => {

@@ -13,14 +13,17 @@ for (const database of databases) {
       const { app } = await buildTestApp(t, { database });
       const { db } = app.services;
       await app.services.leader!.close();
-      const a = createLeaderLease({ db, holder: 'manager-a', ttlMs: 300 });
-      const b = createLeaderLease({ db, holder: 'manager-b', ttlMs: 300 });
+      // One clock for both, moved by hand: a busy machine's pauses cannot lapse a lease early.
+      let clock = Date.now();
+      const now = () => new Date(clock);
+      const a = createLeaderLease({ db, holder: 'manager-a', ttlMs: 300, now });
+      const b = createLeaderLease({ db, holder: 'manager-b', ttlMs: 300, now });
       const first = await a.refresh();
       assert.ok(first);
       assert.equal(await b.refresh(), undefined, 'b cannot take a live lease');
       await commitMembership(db, first, 'cache', [node('node-a')], []);
 
-      await new Promise((r) => setTimeout(r, 400)); // a stops renewing (a long pause, a partition)
+      clock += 400; // a stops renewing (a long pause, a partition)
       const second = await b.refresh();
       assert.ok(second && second.generation > first.generation, 'b leads under a newer generation');
       await commitMembership(db, second, 'cache', [node('node-b')], []);

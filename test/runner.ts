@@ -4,7 +4,7 @@
 // it into a fresh database, test/helpers/database.ts), and stops the server and removes its
 // directory when the suites end — also when they fail or the run is interrupted.
 // The test runner's output and exit status pass through unchanged.
-//   tsx test/runner.ts [file…]    (no files: every test/*.test.ts)
+//   tsx test/runner.ts [--test-concurrency=N] [file…]    (no files: every test/*.test.ts; one file at a time unless N says otherwise)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -13,7 +13,9 @@ import { migrate } from '../src/db/migrate.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './harness/embedded-postgres.js';
 import { createDatabase, TEMPLATE_DATABASE, TEMPLATE_URL_VARIABLE } from './harness/suite-database.js';
 
-const files = process.argv.slice(2);
+const args = process.argv.slice(2);
+const concurrency = args.find((arg) => arg.startsWith('--test-concurrency=')) ?? '--test-concurrency=1';
+const files = args.filter((arg) => arg !== concurrency);
 if (files.length === 0) {
   const dir = fileURLToPath(new URL('.', import.meta.url));
   files.push(...readdirSync(dir).filter((name) => name.endsWith('.test.ts')).sort().map((name) => `test/${name}`));
@@ -48,7 +50,7 @@ async function startServer(env: NodeJS.ProcessEnv): Promise<EmbeddedPostgres> {
 
 function runSuites(env: NodeJS.ProcessEnv): Promise<number> {
   const tsx = fileURLToPath(import.meta.resolve('tsx/cli'));
-  child = spawn(process.execPath, [tsx, '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+  child = spawn(process.execPath, [tsx, '--test', concurrency, ...files], { stdio: 'inherit', env });
   return new Promise((resolve) => child!.once('exit', (code, signal) => resolve(code ?? 128 + constants.signals[signal!])));
 }
 

@@ -23,16 +23,20 @@ const configure = async (app: FastifyInstance, query: string) => {
   assert.equal(res.statusCode, 200, res.body);
 };
 
-/** Keeps looking keys up through the API until stopped (bounded by `untilMs`). */
+/**
+ * Keeps looking keys up through the API until stopped (bounded by `untilMs`), three at a time: with 1 s
+ * windows, one look-up slowed past a second on a busy machine would otherwise leave a window idle.
+ */
 function lookUps(app: FastifyInstance, keys: () => string, untilMs: number) {
   let running = true;
-  const done = (async () => {
-    const end = Date.now() + untilMs;
+  const end = Date.now() + untilMs;
+  const loop = async () => {
     while (running && Date.now() < end) {
       await app.inject({ method: 'POST', url: `/api/key/${keys()}` });
       await new Promise((r) => setTimeout(r, 5));
     }
-  })();
+  };
+  const done = Promise.all([loop(), loop(), loop()]);
   return async () => {
     running = false;
     await done;
@@ -93,10 +97,13 @@ describe('auto-scaler end to end (process provider, 1 s windows)', { timeout: 24
     await app.ready();
     await configure(app, 'mode=manual&numNodes=2');
     await app.inject({ method: 'POST', url: '/api/upload', ...uploadForm('present', images.png) });
-    await configure(app, 'mode=auto&maxMiss=85&minMiss=15&expRatio=2&shrinkRatio=0.5');
     let i = 0;
+    // Look-ups run before and after the scaler decides: every window it reads has them, none is idle.
     const stop = lookUps(app, () => (i++ % 2 === 0 ? 'present' : `absent-${i}`), 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await configure(app, 'mode=auto&maxMiss=85&minMiss=15&expRatio=2&shrinkRatio=0.5');
     await new Promise((r) => setTimeout(r, 5000));
+    await configure(app, 'mode=manual');
     await stop();
     assert.equal(await numNodes(app), 2);
     assert.deepEqual(await scalerResizes(app), []);

@@ -274,7 +274,7 @@ describe('scaler loop, both pools', () => {
       db,
       pools: [
         cacheScaling({ db, metrics, controller: nodePool.controller, minNodes: 1, maxNodes: 8, windowMs: MINUTE }),
-        webScaling({ db, metrics, controller: web.controller, minWorkers: 1, maxWorkers: 8 }),
+        webScaling({ db, metrics, controller: web.controller, minWorkers: 1, maxWorkers: 8, cpuWindowMs: 2 * MINUTE }),
       ],
       intervalMs: MINUTE,
       now: () => clock.now,
@@ -364,7 +364,7 @@ describe('scaler loop, both pools', () => {
       },
     };
     const metrics = { workerWindow: async () => ({ reported: true, cpu: 0.99, workers: 2 }) };
-    const loop = createScalerLoop({ db, pools: [webScaling({ db, metrics, controller, minWorkers: 1, maxWorkers: 8 })], intervalMs: MINUTE, log: silentLog });
+    const loop = createScalerLoop({ db, pools: [webScaling({ db, metrics, controller, minWorkers: 1, maxWorkers: 8, cpuWindowMs: 2 * MINUTE })], intervalMs: MINUTE, log: silentLog });
     assert.deepEqual(await loop.tick(), { web: { status: 'manual' } });
     assert.equal(web.state.calls.length, 0);
     assert.equal(await db.scalingEvent.count(), 0);

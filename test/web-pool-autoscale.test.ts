@@ -3,63 +3,30 @@
 // pool under a CPU-heavy load and shrinks it when idle, and the worker removed by the shrink is
 // drained under a keep-alive load without failing a request.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { eventually } from './helpers/eventually.js';
-import { keepAliveLoad } from './helpers/keep-alive-load.js';
 import { test } from 'node:test';
 import pg from 'pg';
-import { resetPostgres, postgresUrl } from './helpers/database.js';
+import { postgresUrl } from './helpers/database.js';
+import { eventually } from './helpers/eventually.js';
 import { images } from './helpers/fixtures.js';
+import { keepAliveLoad } from './helpers/keep-alive-load.js';
+import { startLocalWebPool } from './helpers/local-web-pool.js';
 import { uploadForm } from './helpers/multipart.js';
-import { freePort, killAll, pidOf, runEmc, survivors, waitForHealth } from './helpers/process.js';
-
-const TOKEN = 'i16core-admin-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-
+import { pidOf, survivors } from './helpers/process.js';
 
 test('the local web pool grows under a CPU-heavy load and shrinks when idle, draining the removed worker without a failed request', { timeout: 300_000 }, async (t) => {
-  await resetPostgres();
-  const dataDir = await mkdtemp(join(tmpdir(), 'i16core-autoscale-'));
-  const [webPort, managerPort] = [await freePort(), await freePort()];
-  const manager = `http://127.0.0.1:${managerPort}`;
-  const web = `http://127.0.0.1:${webPort}`;
-  const emc = runEmc(['start', '--role', 'all'], {
-    DATABASE_URL: postgresUrl,
-    EMC_DATA_DIR: dataDir,
-    EMC_PROVIDER: 'process',
-    EMC_WEB_POOL: 'cluster',
-    EMC_MIN_WORKERS: '1',
-    EMC_MAX_WORKERS: '2',
-    EMC_WEB_PORT: String(webPort),
-    EMC_MANAGER_PORT: String(managerPort),
-    EMC_ADMIN_TOKEN: TOKEN,
-    EMC_LOG_LEVEL: 'warn',
-    EMC_POOL_SYNC_MS: '200',
-    EMC_RECONCILE_S: '1',
-    // A decision every second, on statistics every half second.
-    EMC_SCALER_INTERVAL_S: '1',
-    EMC_STATS_INTERVAL_S: '0.5',
-    EMC_WORKER_DRAIN_S: '10',
+  const pool = await startLocalWebPool(t, {
+    maxWorkers: 2,
+    env: {
+      EMC_LOG_LEVEL: 'warn',
+      // A decision every second, on statistics every half second, over the CPU of the last 10 s.
+      EMC_SCALER_INTERVAL_S: '1',
+      EMC_STATS_INTERVAL_S: '0.5',
+      EMC_WORKER_CPU_WINDOW_S: '10',
+    },
   });
+  const { manager, web, auth, workers } = pool;
   const sql = new pg.Client({ connectionString: postgresUrl });
-  let pids: number[] = [];
-  t.after(async () => {
-    emc.child.kill('SIGTERM');
-    await Promise.race([emc.exited, new Promise((r) => setTimeout(r, 15_000))]);
-    killAll([emc.child.pid!, ...pids]);
-    await sql.end().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  const workers = async () => {
-    const response = await fetch(`${manager}/api/workers`, { headers: auth });
-    return ((await response.json()) as { workers: { id: string; instanceId: string; healthy: boolean }[] }).workers;
-  };
-
-  await waitForHealth(`${manager}/health`, 60_000);
-  await waitForHealth(`${web}/health`, 60_000);
+  t.after(() => sql.end().catch(() => undefined));
   await sql.connect();
   const upload = uploadForm('i16core/cat.png', images.png);
   assert.equal((await fetch(`${web}/api/upload`, { method: 'POST', headers: upload.headers, body: upload.payload })).status, 200);
@@ -76,7 +43,8 @@ test('the local web pool grows under a CPU-heavy load and shrinks when idle, dra
     const now = await workers();
     return now.length === 2 && now.every((w) => w.healthy) && now;
   });
-  pids = two.map((w) => pidOf(w.instanceId));
+  const pids = two.map((w) => pidOf(w.instanceId));
+  pool.track(pids);
   const grown = (await sql.query(`SELECT * FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' AND "toNodes" > "fromNodes" ORDER BY id`)).rows;
   assert.ok(grown.length >= 1 && grown[0].cpu > 0.25 && /above 25\.0%/.test(grown[0].reason), JSON.stringify(grown[0]));
   const heavyResult = await heavy.stop();

@@ -3,61 +3,23 @@
 // pool grows and shrinks through the JSON API, and a shrink drains the leaving workers under a
 // keep-alive load without failing a request.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { test } from 'node:test';
 import { eventually } from './helpers/eventually.js';
 import { keepAliveLoad } from './helpers/keep-alive-load.js';
-import { test } from 'node:test';
-import { resetPostgres, postgresUrl } from './helpers/database.js';
 import { images } from './helpers/fixtures.js';
+import { startLocalWebPool } from './helpers/local-web-pool.js';
 import { uploadForm } from './helpers/multipart.js';
-import { alive, freePort, killAll, pidOf, runEmc, survivors, waitForHealth } from './helpers/process.js';
-
-const TOKEN = 'i16core-admin-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-type Worker = { id: string; instanceId: string; address: string; state: string; healthy: boolean };
-
-
+import { alive, pidOf, survivors, waitForHealth } from './helpers/process.js';
 
 test('the local web pool: workers forked by the manager share the web port; 1→3→1 through the API, the shrink drains with no failed request', { timeout: 180_000 }, async (t) => {
-  await resetPostgres();
-  const dataDir = await mkdtemp(join(tmpdir(), 'i16core-webpool-'));
-  const [webPort, managerPort] = [await freePort(), await freePort()];
-  const manager = `http://127.0.0.1:${managerPort}`;
-  const web = `http://127.0.0.1:${webPort}`;
-  const emc = runEmc(['start', '--role', 'all'], {
-    DATABASE_URL: postgresUrl,
-    EMC_DATA_DIR: dataDir,
-    EMC_PROVIDER: 'process',
-    EMC_WEB_POOL: 'cluster',
-    EMC_MIN_WORKERS: '1',
-    EMC_MAX_WORKERS: '4',
-    EMC_WEB_PORT: String(webPort),
-    EMC_MANAGER_PORT: String(managerPort),
-    EMC_ADMIN_TOKEN: TOKEN,
+  const pool = await startLocalWebPool(t, {
+    maxWorkers: 4,
     // Request lines carry the worker's id: how the test sees which worker answered.
-    EMC_LOG_LEVEL: 'info',
-    EMC_LOG_FORMAT: 'json',
-    EMC_POOL_SYNC_MS: '200',
-    EMC_RECONCILE_S: '1',
-    EMC_WORKER_DRAIN_S: '10',
+    env: { EMC_LOG_LEVEL: 'info', EMC_LOG_FORMAT: 'json' },
   });
+  const { emc, manager, web, auth, workers } = pool;
   const primary = emc.child.pid!;
-  let workerPids: number[] = [];
-  t.after(async () => {
-    emc.child.kill('SIGTERM');
-    await Promise.race([emc.exited, new Promise((r) => setTimeout(r, 15_000))]);
-    killAll([primary, ...workerPids]);
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
-  const workers = async () => {
-    const response = await fetch(`${manager}/api/workers`, { headers: auth });
-    assert.equal(response.status, 200, await response.clone().text());
-    return ((await response.json()) as { workers: Worker[] }).workers;
-  };
   const resize = async (body: object) => {
     const response = await fetch(`${manager}/api/workers/resize`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -71,8 +33,6 @@ test('the local web pool: workers forked by the manager share the web port; 1→
     return new Set([...emc.output().slice(mark).matchAll(/"worker":"(worker-\d+)"[^\n]*"url":"\/health\?from=test"/g)].map((m) => m[1]));
   };
 
-  await waitForHealth(`${manager}/health`, 60_000);
-  await waitForHealth(`${web}/health`, 60_000);
   assert.equal((await workers()).length, 1, 'the pool starts at its minimum');
 
   const upload = uploadForm('i16core/cat.png', images.png);
@@ -84,7 +44,8 @@ test('the local web pool: workers forked by the manager share the web port; 1→
   const three = await workers();
   assert.equal(three.length, 3);
   assert.ok(three.every((w) => w.healthy && w.state === 'active'), JSON.stringify(three));
-  workerPids = three.map((w) => pidOf(w.instanceId));
+  const workerPids = three.map((w) => pidOf(w.instanceId));
+  pool.track(workerPids);
   assert.equal(new Set(workerPids).size, 3, 'three processes');
   assert.ok(!workerPids.includes(primary) && workerPids.every(alive), 'forked from the primary, all running');
   assert.deepEqual([...(await answering(30))].sort(), three.map((w) => w.id).sort(), 'each of the three answers on the web port');

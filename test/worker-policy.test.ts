@@ -7,7 +7,7 @@ const auto: WorkerPolicy = { ...defaults, mode: 'auto' };
 
 /** A decision on a window the workers reported in, long after the last resize, unless it says otherwise. */
 function input({ cpu = 0.5, reported = true, ...overrides }: Partial<Omit<DecideWorkersInput, 'window'>> & { cpu?: number; reported?: boolean }): DecideWorkersInput {
-  return { policy: auto, workers: 2, minWorkers: 1, maxWorkers: 8, window: { reported, cpu }, msSinceResize: undefined, ...overrides };
+  return { policy: auto, workers: 2, minWorkers: 1, maxWorkers: 8, window: { reported, cpu }, windowMs: 120_000, msSinceResize: undefined, ...overrides };
 }
 
 /** Decides again and again under the same load, each step past the cool-down; the sizes it goes through. */

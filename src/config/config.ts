@@ -56,6 +56,8 @@ export const EnvSchema = z.object({
   EMC_MAX_WORKERS: z.coerce.number().int().min(1).max(64).default(8),
   /** How long a stopping worker may take to finish its in-flight requests before it is killed. */
   EMC_WORKER_DRAIN_S: z.coerce.number().positive().max(3600).default(30),
+  /** The web pool's scaler decides on its workers' CPU averaged over this long: long enough to smooth a burst, short enough to follow a real rise. */
+  EMC_WORKER_CPU_WINDOW_S: z.coerce.number().positive().max(3600).default(120),
   /** A web worker's pool id, given by its provider: a label on its log lines and the key of its statistics. */
   EMC_WORKER_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, "." ":" "-" "_", at most 64').optional(),
   /** The EC2 instance a web worker runs on alone (its user-data writes it at first boot): EC2 measures the worker's CPU then. */
@@ -170,6 +172,8 @@ export type WebPoolConfig = {
   maxWorkers: number;
   /** How long a stopping worker may take to finish its in-flight requests before it is killed. */
   drainTimeoutMs: number;
+  /** The scaler decides on the workers' CPU averaged over this long. */
+  cpuWindowMs: number;
   /** Set in a worker of the web pool: its id in the pool. */
   workerId: string | undefined;
   /** Set in a worker on an EC2 instance of its own: the instance's id. */
@@ -299,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>, output: Outp
       minWorkers: e.EMC_MIN_WORKERS,
       maxWorkers: e.EMC_MAX_WORKERS,
       drainTimeoutMs: e.EMC_WORKER_DRAIN_S * 1000,
+      cpuWindowMs: e.EMC_WORKER_CPU_WINDOW_S * 1000,
       workerId: e.EMC_WORKER_ID,
       instanceId: e.EMC_INSTANCE_ID,
       targetGroupArn: e.EMC_ALB_TARGET_GROUP_ARN,

@@ -14,17 +14,18 @@ export class FencedError extends Error {
  * The leader lease in the PoolState row: one holder at a time, expiring `ttlMs` after its
  * last renewal, so a crashed leader is replaced once it lapses. Each new holder gets the
  * next generation; membership writes carry it (pool-membership.ts), so a deposed leader that
- * wakes up late cannot overwrite what its successor recorded.
+ * wakes up late cannot overwrite what its successor recorded. `now`: the clock leases are
+ * dated by (every holder's must agree).
  */
-export function createLeaderLease({ db, holder, ttlMs }: { db: Db; holder: string; ttlMs: number }) {
-  const expiry = () => new Date(Date.now() + ttlMs);
+export function createLeaderLease({ db, holder, ttlMs, now = () => new Date() }: { db: Db; holder: string; ttlMs: number; now?: () => Date }) {
+  const expiry = () => new Date(now().getTime() + ttlMs);
   let held: Lease | undefined;
 
   async function acquire(): Promise<Lease | undefined> {
     await db.poolState.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} });
     const { count } = await db.poolState.updateMany({
       // Our own lease too: after a renewal we could not confirm, we take it back under a new generation.
-      where: { id: 1, OR: [{ leaderId: null }, { leaderId: holder }, { leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] },
+      where: { id: 1, OR: [{ leaderId: null }, { leaderId: holder }, { leaseExpiresAt: null }, { leaseExpiresAt: { lt: now() } }] },
       data: { leaderId: holder, leaderGeneration: { increment: 1 }, leaseExpiresAt: expiry() },
     });
     if (count === 0) return undefined;

@@ -5,7 +5,7 @@ import type { PoolScaling } from './scaler-loop.js';
 import { decide, type ScalerPolicy } from './scaler-policy.js';
 import { loadScalerPolicy } from './scaler-policy-store.js';
 import { lastResizeAt } from './scaling-events.js';
-import { CPU_WINDOW_MS, decideWorkers, type WorkerPolicy } from './worker-policy.js';
+import { decideWorkers, type WorkerPolicy } from './worker-policy.js';
 import { loadWorkerPolicy } from './worker-policy-store.js';
 
 /** The end of a window decided on at `at`: where every published sample is readable (CloudWatch's last points arrive late). */
@@ -43,19 +43,21 @@ export function cacheScaling({
   };
 }
 
-/** The web pool: sized by its workers' CPU over the last two minutes, holding for the cool-down after a resize. */
+/** The web pool: sized by its workers' CPU over the last `cpuWindowMs`, holding for the cool-down after a resize. */
 export function webScaling({
   db,
   metrics,
   controller,
   minWorkers,
   maxWorkers,
+  cpuWindowMs,
 }: {
   db: Db;
   metrics: Pick<MetricsSink, 'workerWindow' | 'readLagMs'>;
   controller: PoolController;
   minWorkers: number;
   maxWorkers: number;
+  cpuWindowMs: number;
 }): PoolScaling<WorkerPolicy> {
   return {
     pool: 'web',
@@ -64,11 +66,11 @@ export function webScaling({
     async decide(at, workers, policy) {
       const windowEnd = readableUntil(at, metrics.readLagMs);
       const [window, lastResize] = await Promise.all([
-        metrics.workerWindow(new Date(windowEnd.getTime() - CPU_WINDOW_MS), windowEnd),
+        metrics.workerWindow(new Date(windowEnd.getTime() - cpuWindowMs), windowEnd),
         lastResizeAt(db, 'web'),
       ]);
       const msSinceResize = lastResize === undefined ? undefined : at.getTime() - lastResize.getTime();
-      const { target, reason, cpu } = decideWorkers({ policy, workers, minWorkers, maxWorkers, window, msSinceResize });
+      const { target, reason, cpu } = decideWorkers({ policy, workers, minWorkers, maxWorkers, window, windowMs: cpuWindowMs, msSinceResize });
       return { target, reason, seen: { cpu, growCpu: policy.growCpu, shrinkCpu: policy.shrinkCpu } };
     },
   };

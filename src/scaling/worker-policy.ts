@@ -29,9 +29,6 @@ export type WorkerPolicy = {
 export type WorkerPolicyField = keyof WorkerPolicy;
 export type WorkerPolicyChangeInput = Partial<Record<WorkerPolicyField, RawField>>;
 
-/** The CPU the scaler averages over: long enough to smooth a burst, short enough to follow a real rise. */
-export const CPU_WINDOW_MS = 2 * 60_000;
-
 /** A cool-down longer than a day leaves the pool unscaled for good: a typo, not a policy. */
 export const MAX_COOLDOWN_S = 24 * 60 * 60;
 
@@ -64,8 +61,9 @@ export type DecideWorkersInput = {
   workers: number;
   minWorkers: number;
   maxWorkers: number;
-  /** The workers' CPU over the last CPU_WINDOW_MS, averaged over the workers that reported. */
+  /** The workers' CPU over the last `windowMs`, averaged over the workers that reported. */
   window: { reported: boolean; cpu: number };
+  windowMs: number;
   /** Since the web pool last changed size, by anyone; undefined when it never did. */
   msSinceResize: number | undefined;
 };
@@ -84,7 +82,7 @@ function duration(ms: number): string {
   return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
 }
 
-export function decideWorkers({ policy, workers, minWorkers, maxWorkers, window, msSinceResize }: DecideWorkersInput): WorkerDecision {
+export function decideWorkers({ policy, workers, minWorkers, maxWorkers, window, windowMs, msSinceResize }: DecideWorkersInput): WorkerDecision {
   const cpu = window.reported ? window.cpu : 0;
   const keep = (reason: string): WorkerDecision => ({ target: workers, reason, cpu });
   if (policy.mode === 'manual') return keep('manual mode');
@@ -96,9 +94,9 @@ export function decideWorkers({ policy, workers, minWorkers, maxWorkers, window,
     );
   }
   // Read as idle, a window no worker reported in (their statistics are not arriving) would shrink a busy pool.
-  if (!window.reported) return keep(`no worker reported its CPU in the last ${duration(CPU_WINDOW_MS)}: keep ${workersWord(workers)}`);
+  if (!window.reported) return keep(`no worker reported its CPU in the last ${duration(windowMs)}: keep ${workersWord(workers)}`);
 
-  const seen = `average CPU ${percent(cpu)} over the last ${duration(CPU_WINDOW_MS)}`;
+  const seen = `average CPU ${percent(cpu)} over the last ${duration(windowMs)}`;
   const bounds = { min: minWorkers, max: maxWorkers };
   let target: number;
   let observation: string;

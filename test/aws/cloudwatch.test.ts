@@ -133,7 +133,7 @@ describe('CloudWatch worker statistics against moto', () => {
     const window = await sink.workerWindow(new Date(to.getTime() - 120_000), to);
     assert.deepEqual(window, { reported: false, cpu: 0, workers: 0 });
     const policy = { mode: 'auto', growCpu: 0.7, shrinkCpu: 0.2, growRatio: 1.5, shrinkRatio: 0.5, cooldownS: 300 } as const;
-    const decision = decideWorkers({ policy, workers: 4, minWorkers: 1, maxWorkers: 8, window, msSinceResize: undefined });
+    const decision = decideWorkers({ policy, workers: 4, minWorkers: 1, maxWorkers: 8, window, windowMs: 120_000, msSinceResize: undefined });
     assert.equal(decision.target, 4, decision.reason);
   });
 });

@@ -16,6 +16,8 @@ import { startFleet, type Fleet } from './fleet.js';
 import { describeFailures, lookupLoad, type LookupReport } from './lookup-load.js';
 
 const RESIZE_WAIT_S = 50;
+/** The web pool's cool-down in automatic mode: it holds the scaler after each of its resizes. */
+const COOLDOWN_S = 10;
 const images = new Map(Array.from({ length: 20 }, (_, i) => [`webpool-${i}`, Buffer.concat([fixtures.png, randomBytes(20_000)])] as const));
 
 describe('the web pool on EC2 instances behind a load balancer (moto)', { timeout: 300_000 }, () => {
@@ -144,23 +146,31 @@ describe('the web pool on EC2 instances behind a load balancer (moto)', { timeou
   });
 
   it('in automatic mode the CPU policy grows the pool under load and shrinks it back after the cool-down', async (t) => {
-    // The policy as the console's form stores it (the manager has no JSON route for it yet). Any CPU is "high"
-    // at first; the cool-down (60 s) outlasts a worker's start here, so the second worker serves before a third could be asked for.
+    // The policy as the console's form stores it (the manager has no JSON route for it yet).
     const policy = (growCpu: number, shrinkCpu: number) =>
       fleet.db.query(
-        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, 60, now())
-         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = 60, "updatedAt" = now()`,
-        [growCpu, shrinkCpu],
+        `INSERT INTO "WorkerPolicy" (id, mode, "growCpu", "shrinkCpu", "growRatio", "shrinkRatio", "cooldownS", "updatedAt") VALUES (1, 'auto', $1, $2, 2, 0.5, $3, now())
+         ON CONFLICT (id) DO UPDATE SET mode = 'auto', "growCpu" = $1, "shrinkCpu" = $2, "growRatio" = 2, "shrinkRatio" = 0.5, "cooldownS" = $3, "updatedAt" = now()`,
+        [growCpu, shrinkCpu, COOLDOWN_S],
       );
     const since = new Date();
+    const scalerResizes = () =>
+      fleet.db.query<{ fromNodes: number; toNodes: number; reason: string }>(
+        `SELECT "fromNodes", "toNodes", reason FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' AND "toNodes" <> "fromNodes" AND at > $1 ORDER BY at`,
+        [since],
+      );
+    // Any CPU is "high" at first.
     await policy(0.001, 0.0005);
-    await throughTheBalancer(t, 'auto grow 1 → 2', () => poolIs(2, 90_000).then(() => undefined));
+    await throughTheBalancer(t, 'auto grow 1 → 2', async () => {
+      await eventually(async () => (await scalerResizes()).length > 0, 90_000, 'the scaler grew the pool');
+      // Then any CPU the workers show is within the band, so the scaler keeps 2 while the new worker starts,
+      // however long that takes here: the cool-down alone would have to outlast it to keep a third from being asked for.
+      await policy(0.99, 0.0005);
+      await poolIs(2, 90_000);
+    });
     await policy(0.99, 0.98);
     await throughTheBalancer(t, 'auto shrink 2 → 1', () => poolIs(1, 90_000).then(() => undefined));
-    const decisions = await fleet.db.query<{ fromNodes: number; toNodes: number; reason: string }>(
-      `SELECT "fromNodes", "toNodes", reason FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' AND "toNodes" <> "fromNodes" AND at > $1 ORDER BY at`,
-      [since],
-    );
+    const decisions = await scalerResizes();
     t.diagnostic(`the scaler's web decisions: ${decisions.map((d) => `${d.fromNodes}→${d.toNodes} (${d.reason})`).join('; ')}`);
     assert.deepEqual(decisions.map((d) => [d.fromNodes, d.toNodes]), [[1, 2], [2, 1]], 'the scaler grew by CPU, then shrank');
     await fleet.db.query(`UPDATE "WorkerPolicy" SET mode = 'manual', "updatedAt" = now() WHERE id = 1`);
