@@ -30,28 +30,32 @@ test('the local web pool grows under a CPU-heavy load and shrinks when idle, dra
   await sql.connect();
   const upload = uploadForm('i16core/cat.png', images.png);
   assert.equal((await fetch(`${web}/api/upload`, { method: 'POST', headers: upload.headers, body: upload.payload })).status, 200);
-  // Low thresholds: on a shared two-core machine a saturated worker may get well under one core.
+  // Low thresholds: on a shared two-core machine a saturated worker may get well under one core (30% was
+  // seen with two other CPU-bound processes running; npm test runs another suite file beside this one too).
   const policy = await fetch(`${manager}/api/workers/policy`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ mode: 'auto', growCpu: 0.25, shrinkCpu: 0.1, growRatio: 2, shrinkRatio: 0.5, cooldownS: 3 }),
+    body: JSON.stringify({ mode: 'auto', growCpu: 0.15, shrinkCpu: 0.1, growRatio: 2, shrinkRatio: 0.5, cooldownS: 3 }),
   });
   assert.equal(policy.status, 200, await policy.clone().text());
 
-  const heavy = keepAliveLoad(`${web}/image/i16core/cat.png`, 16);
+  const heavy = keepAliveLoad(t, `${web}/image/i16core/cat.png`, 16);
+  const lastDecision = async () =>
+    (await sql.query(`SELECT reason FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' ORDER BY id DESC LIMIT 1`)).rows[0]?.reason ?? 'none';
   const two = await eventually('the scaler grows the web pool to 2 workers', 90_000, async () => {
     const now = await workers();
     return now.length === 2 && now.every((w) => w.healthy) && now;
-  });
+  }).catch(async (err: Error) => assert.fail(`${err.message}; the scaler's last decision: ${await lastDecision()}`));
   const pids = two.map((w) => pidOf(w.instanceId));
   pool.track(pids);
   const grown = (await sql.query(`SELECT * FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' AND "toNodes" > "fromNodes" ORDER BY id`)).rows;
-  assert.ok(grown.length >= 1 && grown[0].cpu > 0.25 && /above 25\.0%/.test(grown[0].reason), JSON.stringify(grown[0]));
+  assert.ok(grown.length >= 1 && grown[0].cpu > 0.15 && /above 15\.0%/.test(grown[0].reason), JSON.stringify(grown[0]));
+  t.diagnostic(`grown: ${grown[0].reason}`);
   const heavyResult = await heavy.stop();
   assert.deepEqual(heavyResult.failed.slice(0, 5), [], `${heavyResult.failed.length} of ${heavyResult.ok} requests failed while the pool grew`);
 
   // Idle but for a trickle of requests on keep-alive connections, which the drain must not fail.
-  const light = keepAliveLoad(`${web}/image/i16core/cat.png`, 2, 100);
+  const light = keepAliveLoad(t, `${web}/image/i16core/cat.png`, 2, 100);
   const one = await eventually('the scaler shrinks the idle web pool to 1 worker', 200_000, async () => {
     const now = await workers();
     return now.length === 1 && now;
@@ -63,6 +67,7 @@ test('the local web pool grows under a CPU-heavy load and shrinks when idle, dra
 
   const shrunk = (await sql.query(`SELECT * FROM "ScalingEvent" WHERE pool = 'web' AND actor = 'scaler' AND "toNodes" < "fromNodes" ORDER BY id`)).rows;
   assert.ok(shrunk.length >= 1 && shrunk[0].cpu < 0.1 && /below 10\.0%/.test(shrunk[0].reason), JSON.stringify(shrunk[0]));
+  t.diagnostic(`shrunk: ${shrunk[0].reason}`);
   const removed = pids.filter((pid) => pid !== pidOf(one[0]!.instanceId));
   assert.deepEqual(await survivors(removed, 5000), [], 'the removed worker exited');
 });

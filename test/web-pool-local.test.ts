@@ -53,7 +53,7 @@ test('the local web pool: workers forked by the manager share the web port; 1→
   assert.equal((await resize({ to: 5 })).status, 400, 'past EMC_MAX_WORKERS');
   assert.equal((await resize({ to: 0 })).status, 400, 'below EMC_MIN_WORKERS');
 
-  const load = keepAliveLoad(`${web}/image/i16core/cat.png`, 8);
+  const load = keepAliveLoad(t, `${web}/image/i16core/cat.png`, 8);
   await eventually('the load runs', 10_000, async () => load.result.ok > 200);
   const shrunk = await resize({ to: 1 });
   assert.equal(shrunk.status, 200, JSON.stringify(shrunk.body));

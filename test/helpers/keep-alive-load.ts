@@ -1,5 +1,11 @@
-/** GETs `url` on `connections` keep-alive connections until stopped, `pauseMs` apart on each; counts answers and failures. */
-export function keepAliveLoad(url: string, connections: number, pauseMs = 0) {
+import type { TestContext } from 'node:test';
+
+/**
+ * GETs `url` on `connections` keep-alive connections until stopped, `pauseMs` apart on each; counts answers
+ * and failures. Stopped after the test at the latest: a test that fails before it stops the load would
+ * otherwise keep its file's process running, and the whole run waiting for it.
+ */
+export function keepAliveLoad(t: TestContext, url: string, connections: number, pauseMs = 0) {
   let running = true;
   const result = { ok: 0, failed: [] as string[] };
   const loops = Array.from({ length: connections }, async () => {
@@ -15,12 +21,11 @@ export function keepAliveLoad(url: string, connections: number, pauseMs = 0) {
       if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }
   });
-  return {
-    result,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
+  const stop = async () => {
+    running = false;
+    await Promise.all(loops);
+    return result;
   };
+  t.after(stop);
+  return { result, stop };
 }
