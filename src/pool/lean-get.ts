@@ -81,8 +81,8 @@ export function createLeanGetClient({ host, port, timeoutMs, connections, header
       onread: {
         // Asked again after every read: the rest of a body under way, else the head buffer.
         buffer: () => {
-          const body = connection.pending?.body;
-          return body && connection.pending!.length < body.length ? body.subarray(connection.pending!.length) : headBuffer;
+          const pending = connection.pending;
+          return pending?.body && pending.length < pending.body.length ? pending.body.subarray(pending.length) : headBuffer;
         },
         callback: (nread: number, buffer: Uint8Array) => {
           receive(connection, buffer as Buffer, nread);

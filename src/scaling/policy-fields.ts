@@ -4,6 +4,8 @@
 export const POLICY_MODES = ['manual', 'auto'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
 
+export const isPolicyMode = (mode: string): mode is PolicyMode => (POLICY_MODES as readonly string[]).includes(mode);
+
 /** Field values as the JSON API and the console form send them. */
 export type RawField = string | number | undefined;
 
@@ -40,7 +42,7 @@ export type FieldRule<V> = { parse: (raw: string | number) => V | undefined; rul
 export const modeField: FieldRule<PolicyMode> = {
   parse: (raw) => {
     const mode = String(raw).trim().toLowerCase();
-    return (POLICY_MODES as readonly string[]).includes(mode) ? (mode as PolicyMode) : undefined;
+    return isPolicyMode(mode) ? mode : undefined;
   },
   rule: '"manual" or "auto"',
 };
