@@ -7,8 +7,8 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as
 /**
  * A request's logger that makes its pino child (which binds the request id) only when a line
  * is written at an enabled level. Fastify makes that child for every request; an image hit
- * writes no line at the usual levels (request-logging.ts), and there the child was the
- * largest piece of per-hit work left (about 4 µs of 45 in an A/B with logging switched off).
+ * writes no line at the usual levels (request-logging.ts), yet the logger still cost it about
+ * 4 µs of 45 (an A/B with logging switched off); making the child only when needed saved ~2.
  */
 class RequestLogger {
   #child: FastifyBaseLogger | undefined;
